@@ -1,0 +1,55 @@
+#ifndef REPLICATION_COMMON_H
+#define REPLICATION_COMMON_H
+
+/* Names, limits and values shared by every dovecot-replication component.
+   Wire formats are defined in the *-protocol.h headers beside this one. */
+
+/* Listener names, as in Dovecot 2.3. Relative paths are resolved against
+   base_dir. */
+/* aggregator: asynchronous notifications from mail processes */
+#define REPLICATION_NOTIFY_FIFO_NAME "replication-notify-fifo"
+/* aggregator: synchronous notifications from mail processes */
+#define REPLICATION_NOTIFY_SOCKET_NAME "replication-notify"
+/* replicator: notifications from the aggregator */
+#define REPLICATOR_NOTIFY_SOCKET_NAME "replicator"
+/* replicator: admin commands (doveadm replicator) and NOTIFY */
+#define REPLICATOR_ADMIN_SOCKET_NAME "replicator-doveadm"
+
+/* Event category names, one per component. */
+#define REPLICATION_EVENT_CATEGORY_PLUGIN "replication"
+#define REPLICATION_EVENT_CATEGORY_AGGREGATOR "aggregator"
+#define REPLICATION_EVENT_CATEGORY_REPLICATOR "replicator"
+
+/* Longest username accepted anywhere, before escaping. */
+#define REPLICATION_USERNAME_MAX_LENGTH 1024
+
+enum replication_priority {
+	/* no pending request */
+	REPLICATION_PRIORITY_NONE = 0,
+	/* flag, keyword, expunge and mailbox changes */
+	REPLICATION_PRIORITY_LOW,
+	/* new mail */
+	REPLICATION_PRIORITY_HIGH,
+	/* new mail, and the sender waits until it has been replicated */
+	REPLICATION_PRIORITY_SYNC,
+};
+#define REPLICATION_PRIORITY_COUNT (REPLICATION_PRIORITY_SYNC + 1)
+
+/* Returns the wire name of the priority: "none", "low", "high" or "sync". */
+const char *replication_priority_to_str(enum replication_priority priority);
+/* Parse a wire name (exactly one of the four lowercase names). Returns 0 on
+   success, -1 if the name is unknown. */
+int replication_priority_parse(const char *str,
+			       enum replication_priority *priority_r);
+
+/* Parse a UNIX timestamp as our protocols and files write it: decimal
+   digits only, no sign. Returns 0 on success, -1 if invalid. */
+int replication_timestamp_parse(const char *str, time_t *time_r);
+
+/* Check that a username may be sent over any of our protocols: not empty,
+   at most REPLICATION_USERNAME_MAX_LENGTH bytes. TAB, LF and other control
+   characters are allowed: the protocols escape them. Returns 0 if valid,
+   -1 with error_r set otherwise. */
+int replication_username_verify(const char *username, const char **error_r);
+
+#endif

@@ -1,0 +1,79 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "strescape.h"
+#include "strnum.h"
+#include "str-sanitize.h"
+#include "replicator-db-record.h"
+
+void replicator_db_record_append(string_t *dest,
+				 const struct replicator_db_record *rec)
+{
+	str_append_tabescaped(dest, rec->username);
+	str_printfa(dest, "\t%d\t%lld\t%lld\t%lld\t%c\t", (int)rec->priority,
+		    (long long)rec->last_update,
+		    (long long)rec->last_fast_sync,
+		    (long long)rec->last_full_sync,
+		    rec->last_sync_failed ? '1' : '0');
+	str_append_tabescaped(dest, rec->state == NULL ? "" : rec->state);
+	str_printfa(dest, "\t%lld\n", (long long)rec->last_successful_sync);
+}
+
+static int
+parse_time(const char *str, const char *name, time_t *time_r,
+	   const char **error_r)
+{
+	if (replication_timestamp_parse(str, time_r) < 0) {
+		*error_r = t_strdup_printf("Invalid %s '%s'", name,
+					   str_sanitize(str, 32));
+		return -1;
+	}
+	return 0;
+}
+
+int replicator_db_record_parse(const char *const *args,
+			       struct replicator_db_record *rec_r,
+			       const char **error_r)
+{
+	unsigned int count = str_array_length(args), prio;
+
+	i_zero(rec_r);
+	if (count != 7 && count != 8) {
+		*error_r = t_strdup_printf("Expected 7 or 8 fields, got %u",
+					   count);
+		return -1;
+	}
+	if (replication_username_verify(args[0], error_r) < 0)
+		return -1;
+	rec_r->username = args[0];
+	if (str_to_uint(args[1], &prio) < 0 ||
+	    prio >= REPLICATION_PRIORITY_COUNT) {
+		*error_r = t_strdup_printf("Invalid priority '%s'",
+					   str_sanitize(args[1], 32));
+		return -1;
+	}
+	rec_r->priority = prio;
+	if (parse_time(args[2], "last update", &rec_r->last_update,
+		       error_r) < 0 ||
+	    parse_time(args[3], "last fast sync", &rec_r->last_fast_sync,
+		       error_r) < 0 ||
+	    parse_time(args[4], "last full sync", &rec_r->last_full_sync,
+		       error_r) < 0)
+		return -1;
+	if (strcmp(args[5], "0") == 0)
+		rec_r->last_sync_failed = FALSE;
+	else if (strcmp(args[5], "1") == 0)
+		rec_r->last_sync_failed = TRUE;
+	else {
+		*error_r = t_strdup_printf("Invalid failed flag '%s'",
+					   str_sanitize(args[5], 32));
+		return -1;
+	}
+	rec_r->state = args[6];
+	if (count == 8 &&
+	    parse_time(args[7], "last successful sync",
+		       &rec_r->last_successful_sync, error_r) < 0)
+		return -1;
+	return 0;
+}

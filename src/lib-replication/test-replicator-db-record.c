@@ -1,0 +1,120 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "strescape.h"
+#include "test-common.h"
+#include "replicator-db-record.h"
+
+static void test_replicator_db_record_valid(void)
+{
+	struct replicator_db_record rec;
+	const char *error;
+
+	test_begin("replicator db record parse valid");
+	/* a line as Dovecot 2.3 writes it */
+	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
+		"user@example.com\t2\t1700000100\t1700000050\t1699990000\t0\t"
+		"AQAAAGJhc2U2NA==\t1700000060"), &rec, &error) == 0);
+	test_assert_strcmp(rec.username, "user@example.com");
+	test_assert(rec.priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(rec.last_update == 1700000100);
+	test_assert(rec.last_fast_sync == 1700000050);
+	test_assert(rec.last_full_sync == 1699990000);
+	test_assert(!rec.last_sync_failed);
+	test_assert_strcmp(rec.state, "AQAAAGJhc2U2NA==");
+	test_assert(rec.last_successful_sync == 1700000060);
+
+	/* older 2.3 files have no last successful sync */
+	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
+		"a\001tb\t0\t1\t2\t3\t1\t"), &rec, &error) == 0);
+	test_assert_strcmp(rec.username, "a\tb");
+	test_assert(rec.last_sync_failed);
+	test_assert_strcmp(rec.state, "");
+	test_assert(rec.last_successful_sync == 0);
+	test_end();
+}
+
+static void test_replicator_db_record_invalid(void)
+{
+	static const struct {
+		const char *line;
+		const char *error;
+	} tests[] = {
+		{ "", "Expected 7 or 8 fields, got 0" },
+		{ "user\t0\t1\t2\t3\t0", "got 6" },
+		{ "user\t0\t1\t2\t3\t0\tstate\t4\textra", "got 9" },
+		{ "\t0\t1\t2\t3\t0\tstate", "Empty username" },
+		{ "user\t4\t1\t2\t3\t0\tstate", "Invalid priority" },
+		{ "user\tlow\t1\t2\t3\t0\tstate", "Invalid priority" },
+		{ "user\t0\tx\t2\t3\t0\tstate", "Invalid last update" },
+		{ "user\t0\t1\t-2\t3\t0\tstate", "Invalid last fast sync" },
+		{ "user\t0\t1\t2\t\t0\tstate", "Invalid last full sync" },
+		{ "user\t0\t1\t2\t3\tyes\tstate", "Invalid failed flag" },
+		{ "user\t0\t1\t2\t3\t0\tstate\tz", "Invalid last successful" },
+	};
+	struct replicator_db_record rec;
+	const char *error;
+	unsigned int i;
+
+	test_begin("replicator db record parse invalid");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		error = NULL;
+		test_assert_idx(replicator_db_record_parse(
+			t_strsplit_tabescaped(tests[i].line), &rec,
+			&error) == -1, i);
+		test_assert_idx(error != NULL &&
+				strstr(error, tests[i].error) != NULL, i);
+	}
+	test_end();
+}
+
+static void test_replicator_db_record_roundtrip(void)
+{
+	static const struct replicator_db_record recs[] = {
+		{ .username = "user", .priority = REPLICATION_PRIORITY_SYNC,
+		  .last_update = 10, .last_fast_sync = 9,
+		  .last_full_sync = 8, .last_successful_sync = 7,
+		  .last_sync_failed = TRUE, .state = "c3RhdGU=" },
+		{ .username = "tab\there\nlf\001esc",
+		  .priority = REPLICATION_PRIORITY_NONE, .state = "" },
+	};
+	struct replicator_db_record rec;
+	string_t *str = t_str_new(128);
+	const char *error;
+	unsigned int i;
+
+	test_begin("replicator db record round trip");
+	for (i = 0; i < N_ELEMENTS(recs); i++) {
+		str_truncate(str, 0);
+		replicator_db_record_append(str, &recs[i]);
+		test_assert_idx(strchr(str_c(str), '\n') ==
+				str_c(str) + str_len(str) - 1, i);
+		str_truncate(str, str_len(str) - 1);
+		test_assert_idx(replicator_db_record_parse(
+			t_strsplit_tabescaped(str_c(str)), &rec,
+			&error) == 0, i);
+		test_assert_strcmp_idx(rec.username, recs[i].username, i);
+		test_assert_idx(rec.priority == recs[i].priority, i);
+		test_assert_idx(rec.last_update == recs[i].last_update, i);
+		test_assert_idx(rec.last_fast_sync == recs[i].last_fast_sync, i);
+		test_assert_idx(rec.last_full_sync == recs[i].last_full_sync, i);
+		test_assert_idx(rec.last_successful_sync ==
+				recs[i].last_successful_sync, i);
+		test_assert_idx(rec.last_sync_failed ==
+				recs[i].last_sync_failed, i);
+		test_assert_strcmp_idx(rec.state, recs[i].state, i);
+	}
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_replicator_db_record_valid,
+		test_replicator_db_record_invalid,
+		test_replicator_db_record_roundtrip,
+		NULL
+	};
+	return test_run(test_functions);
+}
