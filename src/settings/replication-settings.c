@@ -1,0 +1,50 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "settings-parser.h"
+#include "replication-settings.h"
+
+/* The default marks "not set": it is the only value that neither the
+   config file nor a 2.3-style userdb flag (empty value) produces by
+   accident. */
+#define REPLICATION_NOREPLICATE_UNSET "no"
+
+#undef DEF
+#define DEF(type, name) \
+	SETTING_DEFINE_STRUCT_##type(#name, name, struct replication_settings)
+
+static const struct setting_define replication_setting_defines[] = {
+	DEF(STR, mail_replica),
+	DEF(STR, noreplicate),
+	DEF(TIME, replication_sync_timeout),
+	SETTING_DEFINE_LIST_END
+};
+
+static const struct replication_settings replication_default_settings = {
+	.mail_replica = "",
+	.noreplicate = REPLICATION_NOREPLICATE_UNSET,
+	.replication_sync_timeout = 0,
+};
+
+const struct setting_parser_info replication_setting_parser_info = {
+	.name = "replication",
+	.defines = replication_setting_defines,
+	.defaults = &replication_default_settings,
+	.struct_size = sizeof(struct replication_settings),
+	.pool_offset1 = 1 + offsetof(struct replication_settings, pool),
+};
+
+bool replication_settings_noreplicate(const struct replication_settings *set)
+{
+	switch (set->noreplicate[0]) {
+	case 'n':
+	case 'N':
+	case '0':
+	case 'f':
+	case 'F':
+		return FALSE;
+	default:
+		/* includes the empty value of a 2.3 userdb flag */
+		return TRUE;
+	}
+}

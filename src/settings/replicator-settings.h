@@ -1,0 +1,25 @@
+#ifndef REPLICATOR_SETTINGS_H
+#define REPLICATOR_SETTINGS_H
+
+/* Listener types of the replicator service. A listener of any other type,
+   e.g. an inet_listener added for a remote aggregator, takes aggregator
+   notifications as in 2.3. */
+#define REPLICATOR_LISTENER_TYPE_NOTIFY "notify"
+#define REPLICATOR_LISTENER_TYPE_ADMIN "doveadm"
+
+struct replicator_settings {
+	pool_t pool;
+	/* A sync is a full one when the last full sync is this old; idle
+	   users are synced again after it. */
+	unsigned int replication_full_sync_interval;
+	/* Maximum number of dsyncs running at once. */
+	unsigned int replication_max_conns;
+	/* Extra doveadm sync parameters, separated by spaces. */
+	const char *replication_dsync_parameters;
+};
+
+extern const struct setting_parser_info replicator_setting_parser_info;
+extern struct service_settings replicator_service_settings;
+extern const struct setting_keyvalue replicator_service_settings_defaults[];
+
+#endif
