@@ -55,6 +55,7 @@ static const struct connection_vfuncs replicator_notify_conn_vfuncs = {
 
 static const struct connection_settings replicator_notify_conn_set = {
 	.service_name_in = REPLICATOR_NOTIFY_SERVICE_NAME,
+	.service_name_out = REPLICATOR_NOTIFY_SERVICE_NAME,
 	.major_version = REPLICATOR_NOTIFY_MAJOR_VERSION,
 	.minor_version = REPLICATOR_NOTIFY_MINOR_VERSION,
 	/* the aggregator expects no version line back */
