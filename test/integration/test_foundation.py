@@ -3,6 +3,7 @@ plain doveadm sync between two instances."""
 
 import os
 import re
+import shutil
 import subprocess
 import unittest
 
@@ -135,6 +136,31 @@ class FoundationTest(unittest.TestCase):
             with open(path, "rb") as f:
                 data = f.read()
             self.assertIn(abi.replace("abiv", "ABIv").encode(), data, path)
+
+    def test_other_abi_build_is_refused(self):
+        with open("/usr/share/dovecot/dovecot-abi") as f:
+            abi = f.read().strip()
+        abi_root = os.path.join(os.path.dirname(__file__), "..", "..",
+                                ".build", "abi")
+        others = [d for d in (os.listdir(abi_root) if os.path.isdir(abi_root)
+                              else []) if d != abi]
+        if not others:
+            self.skipTest("no build for another Dovecot ABI yet (test/run "
+                          "builds trixie before sid)")
+        for other in others:
+            plugin_dir = os.path.join(ROOT, f"plugins-{other}")
+            os.makedirs(plugin_dir, exist_ok=True)
+            shutil.copy(f"{MODULEDIR}/lib15_notify_plugin.so", plugin_dir)
+            shutil.copy(os.path.join(abi_root, other,
+                                     "lib20_replication_plugin.so"),
+                        plugin_dir)
+            res = self.a.doveadm("-o", f"mail_plugin_dir={plugin_dir}",
+                                 "mailbox", "list", "-u", "usera", check=False)
+            self.assertNotEqual(res.returncode, 0, other)
+            self.assertIn("Module is for different ABI version",
+                          res.stdout + res.stderr, other)
+        # and the same command with our own build works
+        self.a.doveadm("mailbox", "list", "-u", "usera")
 
     def test_plugin_reads_per_user_settings_from_userdb(self):
         def debug_of(user):
