@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "strnum.h"
+#include "str-sanitize.h"
 #include "replication-common.h"
 
 static const char *const replication_priority_names[] = {
@@ -33,13 +34,32 @@ int replication_priority_parse(const char *str,
 	return -1;
 }
 
-int replication_timestamp_parse(const char *str, time_t *time_r)
+int replication_timestamp_parse(const char *str, const char *field_name,
+				time_t *time_r, const char **error_r)
 {
 	uint64_t num;
 
-	if (str_to_uint64(str, &num) < 0 || num > (uint64_t)INT32_MAX * 4)
+	if (str_to_uint64(str, &num) < 0 || num > (uint64_t)INT32_MAX * 4) {
+		*error_r = t_strdup_printf("Invalid %s '%s'", field_name,
+					   str_sanitize(str, 32));
 		return -1;
+	}
 	*time_r = (time_t)num;
+	return 0;
+}
+
+int replication_bool_parse(const char *str, const char *field_name,
+			   bool *value_r, const char **error_r)
+{
+	if (strcmp(str, "0") == 0)
+		*value_r = FALSE;
+	else if (strcmp(str, "1") == 0)
+		*value_r = TRUE;
+	else {
+		*error_r = t_strdup_printf("Invalid %s '%s'", field_name,
+					   str_sanitize(str, 32));
+		return -1;
+	}
 	return 0;
 }
 

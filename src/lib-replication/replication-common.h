@@ -43,8 +43,15 @@ int replication_priority_parse(const char *str,
 			       enum replication_priority *priority_r);
 
 /* Parse a UNIX timestamp as our protocols and files write it: decimal
-   digits only, no sign. Returns 0 on success, -1 if invalid. */
-int replication_timestamp_parse(const char *str, time_t *time_r);
+   digits only, no sign. Returns 0 on success, -1 with error_r naming the
+   field if invalid. */
+int replication_timestamp_parse(const char *str, const char *field_name,
+				time_t *time_r, const char **error_r);
+
+/* Parse a boolean field written as "0" or "1". Returns 0 on success, -1
+   with error_r naming the field if invalid. */
+int replication_bool_parse(const char *str, const char *field_name,
+			   bool *value_r, const char **error_r);
 
 /* Check that a username may be sent over any of our protocols: not empty,
    at most REPLICATION_USERNAME_MAX_LENGTH bytes. TAB, LF and other control

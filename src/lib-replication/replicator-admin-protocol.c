@@ -272,16 +272,6 @@ void replicator_admin_user_status_append(
 		    status->next_sync_secs);
 }
 
-static int parse_timestamp(const char *str, const char *name, time_t *time_r,
-			   const char **error_r)
-{
-	if (replication_timestamp_parse(str, time_r) < 0) {
-		*error_r = t_strdup_printf("Invalid %s '%s'", name,
-					   str_sanitize(str, 32));
-		return -1;
-	}
-	return 0;
-}
 
 int replicator_admin_user_status_parse(
 	const char *const *args, struct replicator_admin_user_status *status_r,
@@ -302,22 +292,17 @@ int replicator_admin_user_status_parse(
 					   str_sanitize(args[1], 32));
 		return -1;
 	}
-	if (parse_timestamp(args[2], "last fast sync",
-			    &status_r->last_fast_sync, error_r) < 0 ||
-	    parse_timestamp(args[3], "last full sync",
-			    &status_r->last_full_sync, error_r) < 0)
-		return -1;
-	if (strcmp(args[4], "0") == 0)
-		status_r->last_sync_failed = FALSE;
-	else if (strcmp(args[4], "1") == 0)
-		status_r->last_sync_failed = TRUE;
-	else {
-		*error_r = t_strdup_printf("Invalid failed flag '%s'",
-					   str_sanitize(args[4], 32));
-		return -1;
-	}
-	if (parse_timestamp(args[5], "last successful sync",
-			    &status_r->last_successful_sync, error_r) < 0)
+	if (replication_timestamp_parse(args[2], "last fast sync",
+					&status_r->last_fast_sync,
+					error_r) < 0 ||
+	    replication_timestamp_parse(args[3], "last full sync",
+					&status_r->last_full_sync,
+					error_r) < 0 ||
+	    replication_bool_parse(args[4], "failed flag",
+				   &status_r->last_sync_failed, error_r) < 0 ||
+	    replication_timestamp_parse(args[5], "last successful sync",
+					&status_r->last_successful_sync,
+					error_r) < 0)
 		return -1;
 	if (str_to_uint(args[6], &status_r->next_sync_secs) < 0) {
 		*error_r = t_strdup_printf("Invalid next sync secs '%s'",

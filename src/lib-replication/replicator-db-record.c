@@ -20,18 +20,6 @@ void replicator_db_record_append(string_t *dest,
 	str_printfa(dest, "\t%lld\n", (long long)rec->last_successful_sync);
 }
 
-static int
-parse_time(const char *str, const char *name, time_t *time_r,
-	   const char **error_r)
-{
-	if (replication_timestamp_parse(str, time_r) < 0) {
-		*error_r = t_strdup_printf("Invalid %s '%s'", name,
-					   str_sanitize(str, 32));
-		return -1;
-	}
-	return 0;
-}
-
 int replicator_db_record_parse(const char *const *args,
 			       struct replicator_db_record *rec_r,
 			       const char **error_r)
@@ -54,26 +42,20 @@ int replicator_db_record_parse(const char *const *args,
 		return -1;
 	}
 	rec_r->priority = prio;
-	if (parse_time(args[2], "last update", &rec_r->last_update,
-		       error_r) < 0 ||
-	    parse_time(args[3], "last fast sync", &rec_r->last_fast_sync,
-		       error_r) < 0 ||
-	    parse_time(args[4], "last full sync", &rec_r->last_full_sync,
-		       error_r) < 0)
+	if (replication_timestamp_parse(args[2], "last update",
+					&rec_r->last_update, error_r) < 0 ||
+	    replication_timestamp_parse(args[3], "last fast sync",
+					&rec_r->last_fast_sync, error_r) < 0 ||
+	    replication_timestamp_parse(args[4], "last full sync",
+					&rec_r->last_full_sync, error_r) < 0 ||
+	    replication_bool_parse(args[5], "failed flag",
+				   &rec_r->last_sync_failed, error_r) < 0)
 		return -1;
-	if (strcmp(args[5], "0") == 0)
-		rec_r->last_sync_failed = FALSE;
-	else if (strcmp(args[5], "1") == 0)
-		rec_r->last_sync_failed = TRUE;
-	else {
-		*error_r = t_strdup_printf("Invalid failed flag '%s'",
-					   str_sanitize(args[5], 32));
-		return -1;
-	}
 	rec_r->state = args[6];
 	if (count == 8 &&
-	    parse_time(args[7], "last successful sync",
-		       &rec_r->last_successful_sync, error_r) < 0)
+	    replication_timestamp_parse(args[7], "last successful sync",
+					&rec_r->last_successful_sync,
+					error_r) < 0)
 		return -1;
 	return 0;
 }

@@ -81,12 +81,14 @@ static void test_replication_timestamp_parse(void)
 		{ " 1", -1, 0 },
 		{ "99999999999999999999999", -1, 0 },
 	};
+	const char *error;
 	time_t value;
 	unsigned int i;
 
 	test_begin("replication timestamp parse");
 	for (i = 0; i < N_ELEMENTS(tests); i++) {
-		int ret = replication_timestamp_parse(tests[i].str, &value);
+		int ret = replication_timestamp_parse(tests[i].str, "time",
+						      &value, &error);
 		test_assert_cmp_idx(ret, ==, tests[i].ret, i);
 		if (ret == 0)
 			test_assert_idx(value == tests[i].value, i);
