@@ -63,6 +63,22 @@ int replication_bool_parse(const char *str, const char *field_name,
 	return 0;
 }
 
+bool replication_noreplicate_value(const char *value)
+{
+	if (value == NULL)
+		return FALSE;
+	switch (value[0]) {
+	case 'n':
+	case 'N':
+	case '0':
+	case 'f':
+	case 'F':
+		return FALSE;
+	default:
+		return TRUE;
+	}
+}
+
 int replication_username_verify(const char *username, const char **error_r)
 {
 	size_t len = strlen(username);

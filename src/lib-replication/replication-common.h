@@ -53,6 +53,11 @@ int replication_timestamp_parse(const char *str, const char *field_name,
 int replication_bool_parse(const char *str, const char *field_name,
 			   bool *value_r, const char **error_r);
 
+/* Returns TRUE if a noreplicate value (setting or userdb field, NULL if
+   absent) excludes the user. As in Dovecot 2.3: any value not starting
+   with n, N, 0, f or F does, including the empty value of a userdb flag. */
+bool replication_noreplicate_value(const char *value);
+
 /* Check that a username may be sent over any of our protocols: not empty,
    at most REPLICATION_USERNAME_MAX_LENGTH bytes. TAB, LF and other control
    characters are allowed: the protocols escape them. Returns 0 if valid,

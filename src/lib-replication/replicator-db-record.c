@@ -17,7 +17,9 @@ void replicator_db_record_append(string_t *dest,
 		    (long long)rec->last_full_sync,
 		    rec->last_sync_failed ? '1' : '0');
 	str_append_tabescaped(dest, rec->state == NULL ? "" : rec->state);
-	str_printfa(dest, "\t%lld\n", (long long)rec->last_successful_sync);
+	str_printfa(dest, "\t%lld\t", (long long)rec->last_successful_sync);
+	str_append_tabescaped(dest, rec->replica == NULL ? "" : rec->replica);
+	str_append_c(dest, '\n');
 }
 
 int replicator_db_record_parse(const char *const *args,
@@ -27,8 +29,8 @@ int replicator_db_record_parse(const char *const *args,
 	unsigned int count = str_array_length(args), prio;
 
 	i_zero(rec_r);
-	if (count != 7 && count != 8) {
-		*error_r = t_strdup_printf("Expected 7 or 8 fields, got %u",
+	if (count < 7 || count > 9) {
+		*error_r = t_strdup_printf("Expected 7 to 9 fields, got %u",
 					   count);
 		return -1;
 	}
@@ -52,7 +54,8 @@ int replicator_db_record_parse(const char *const *args,
 				   &rec_r->last_sync_failed, error_r) < 0)
 		return -1;
 	rec_r->state = args[6];
-	if (count == 8 &&
+	rec_r->replica = count == 9 ? args[8] : "";
+	if (count >= 8 &&
 	    replication_timestamp_parse(args[7], "last successful sync",
 					&rec_r->last_successful_sync,
 					error_r) < 0)

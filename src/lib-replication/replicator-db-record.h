@@ -3,12 +3,13 @@
 
 #include "replication-common.h"
 
-/* One user's line in the replicator state file, in the format of Dovecot
-   2.3's replicator.db (fields tab-escaped):
+/* One user's line in the replicator state file: Dovecot 2.3's
+   replicator.db format (fields tab-escaped) plus the replica:
    <username> <priority 0-3> <last update> <last fast sync> <last full sync>
-   <last sync failed: 0|1> <dsync state> [<last successful sync>]
+   <last sync failed: 0|1> <dsync state> [<last successful sync> [<replica>]]
    Times are UNIX timestamps, 0 for never. Older 2.3 files lack the last
-   field; it is then read as 0. */
+   two fields, 2.3 files the replica; they are read as 0 and "". 2.3 reads
+   our lines too: it ignores the fields it doesn't know. */
 struct replicator_db_record {
 	const char *username;
 	enum replication_priority priority;
@@ -19,6 +20,8 @@ struct replicator_db_record {
 	bool last_sync_failed;
 	/* dsync state, "" if none */
 	const char *state;
+	/* the replica the state belongs to, "" if unknown */
+	const char *replica;
 };
 
 /* Append the record as one line (with LF). */

@@ -7,6 +7,14 @@
 #include "str-sanitize.h"
 #include "replicator-notify-protocol.h"
 
+void replicator_notify_handshake_append(string_t *dest)
+{
+	str_printfa(dest, "VERSION\t%s\t%u\t%u\n",
+		    REPLICATOR_NOTIFY_SERVICE_NAME,
+		    REPLICATOR_NOTIFY_MAJOR_VERSION,
+		    REPLICATOR_NOTIFY_MINOR_VERSION);
+}
+
 void replicator_notify_request_append(string_t *dest, const char *username,
 				      enum replication_priority priority,
 				      uint32_t id)

@@ -24,6 +24,10 @@ enum replicator_notify_cmd {
 /* Longest line accepted by either side, LF included. */
 #define REPLICATOR_NOTIFY_MAX_LINE_LENGTH 65536
 
+/* Append the aggregator's version line (with LF). The replicator reads it
+   with connection.c's version handshake. */
+void replicator_notify_handshake_append(string_t *dest);
+
 struct replicator_notify_request {
 	const char *username;
 	enum replication_priority priority;

@@ -24,6 +24,13 @@ static void test_replicator_db_record_valid(void)
 	test_assert(!rec.last_sync_failed);
 	test_assert_strcmp(rec.state, "AQAAAGJhc2U2NA==");
 	test_assert(rec.last_successful_sync == 1700000060);
+	test_assert_strcmp(rec.replica, "");
+
+	/* our own line, with the replica */
+	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
+		"u\t0\t1\t2\t3\t0\tst\t4\ttcp:replica:12345"),
+		&rec, &error) == 0);
+	test_assert_strcmp(rec.replica, "tcp:replica:12345");
 
 	/* older 2.3 files have no last successful sync */
 	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
@@ -41,9 +48,9 @@ static void test_replicator_db_record_invalid(void)
 		const char *line;
 		const char *error;
 	} tests[] = {
-		{ "", "Expected 7 or 8 fields, got 0" },
+		{ "", "Expected 7 to 9 fields, got 0" },
 		{ "user\t0\t1\t2\t3\t0", "got 6" },
-		{ "user\t0\t1\t2\t3\t0\tstate\t4\textra", "got 9" },
+		{ "user\t0\t1\t2\t3\t0\tstate\t4\tr\textra", "got 10" },
 		{ "\t0\t1\t2\t3\t0\tstate", "Empty username" },
 		{ "user\t4\t1\t2\t3\t0\tstate", "Invalid priority" },
 		{ "user\tlow\t1\t2\t3\t0\tstate", "Invalid priority" },
@@ -75,9 +82,11 @@ static void test_replicator_db_record_roundtrip(void)
 		{ .username = "user", .priority = REPLICATION_PRIORITY_SYNC,
 		  .last_update = 10, .last_fast_sync = 9,
 		  .last_full_sync = 8, .last_successful_sync = 7,
-		  .last_sync_failed = TRUE, .state = "c3RhdGU=" },
+		  .last_sync_failed = TRUE, .state = "c3RhdGU=",
+		  .replica = "tcp:10.0.0.1:12345" },
 		{ .username = "tab\there\nlf\001esc",
-		  .priority = REPLICATION_PRIORITY_NONE, .state = "" },
+		  .priority = REPLICATION_PRIORITY_NONE, .state = "",
+		  .replica = "" },
 	};
 	struct replicator_db_record rec;
 	string_t *str = t_str_new(128);
@@ -104,6 +113,7 @@ static void test_replicator_db_record_roundtrip(void)
 		test_assert_idx(rec.last_sync_failed ==
 				recs[i].last_sync_failed, i);
 		test_assert_strcmp_idx(rec.state, recs[i].state, i);
+		test_assert_strcmp_idx(rec.replica, recs[i].replica, i);
 	}
 	test_end();
 }

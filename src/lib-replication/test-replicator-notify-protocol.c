@@ -144,9 +144,21 @@ static void test_replicator_notify_reply(void)
 	test_end();
 }
 
+static void test_replicator_notify_handshake(void)
+{
+	string_t *str = t_str_new(64);
+
+	test_begin("replicator notify handshake");
+	replicator_notify_handshake_append(str);
+	/* exactly what Dovecot 2.3's aggregator sent */
+	test_assert_strcmp(str_c(str), "VERSION\treplicator-notify\t1\t0\n");
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
+		test_replicator_notify_handshake,
 		test_replicator_notify_request_parse,
 		test_replicator_notify_request_roundtrip,
 		test_replicator_notify_reply,

@@ -1,0 +1,72 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "test-common.h"
+#include "replicator-dsync-protocol.h"
+
+static void test_replicator_dsync_parameters(void)
+{
+	const char *const *params;
+	const char *removed;
+
+	test_begin("replicator dsync parameters");
+	/* Dovecot 2.3's default */
+	params = replicator_dsync_parameters_parse("-d -N -l 30 -U", &removed);
+	test_assert_strcmp(t_strarray_join(params, ","), "-N,-l,30");
+	test_assert_strcmp(removed, "-d -U");
+	params = replicator_dsync_parameters_parse("  -N  -l 60 ", &removed);
+	test_assert_strcmp(t_strarray_join(params, ","), "-N,-l,60");
+	test_assert(removed == NULL);
+	params = replicator_dsync_parameters_parse("", &removed);
+	test_assert(params[0] == NULL && removed == NULL);
+	test_end();
+}
+
+static void test_replicator_dsync_cmd(void)
+{
+	static const char *const params[] = { "-N", "-l", "30", NULL };
+	struct replicator_dsync_cmd cmd = {
+		.username = "us\ter",
+		.parameters = params,
+		.state = "",
+		.replica = "tcp:127.0.0.1:24502",
+	};
+	string_t *str = t_str_new(128);
+
+	test_begin("replicator dsync command");
+	replicator_dsync_cmd_append(str, &cmd);
+	test_assert_strcmp(str_c(str), "\tus\001ter\tsync\t-N\t-l\t30\t-s\t\t"
+			   "tcp:127.0.0.1:24502\n");
+	str_truncate(str, 0);
+	cmd.full_sync = TRUE;
+	cmd.state = "AQAA";
+	replicator_dsync_cmd_append(str, &cmd);
+	test_assert_strcmp(str_c(str), "\tus\001ter\tsync\t-N\t-l\t30\t-f\t-s\t"
+			   "AQAA\ttcp:127.0.0.1:24502\n");
+	test_end();
+}
+
+static void test_replicator_dsync_state_output(void)
+{
+	string_t *state = t_str_new(64);
+
+	test_begin("replicator dsync state output");
+	replicator_dsync_state_output_append(state,
+		(const unsigned char *)"AQ\001t", 4);
+	replicator_dsync_state_output_append(state,
+		(const unsigned char *)"==", 2);
+	test_assert_strcmp(str_c(state), "AQ\t==");
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_replicator_dsync_parameters,
+		test_replicator_dsync_cmd,
+		test_replicator_dsync_state_output,
+		NULL
+	};
+	return test_run(test_functions);
+}
