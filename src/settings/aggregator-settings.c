@@ -5,6 +5,7 @@
 #include "service-settings.h"
 #include "replication-common.h"
 #include "aggregator-settings.h"
+#include "replication-settings-module.h"
 
 struct service_settings aggregator_service_settings = {
 	.name = "aggregator",

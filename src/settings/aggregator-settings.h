@@ -10,7 +10,5 @@ struct aggregator_settings {
 };
 
 extern const struct setting_parser_info aggregator_setting_parser_info;
-extern struct service_settings aggregator_service_settings;
-extern const struct setting_keyvalue aggregator_service_settings_defaults[];
 
 #endif

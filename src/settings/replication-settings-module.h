@@ -2,9 +2,16 @@
 #define REPLICATION_SETTINGS_MODULE_H
 
 /* Symbols that Dovecot's config process (and doveconf) look up in
-   $moduledir/settings/libreplication_settings.so. */
+   $moduledir/settings/libreplication_settings.so, and the service
+   definitions they are made of. */
 
-struct config_service;
+#include "settings-parser.h"
+#include "service-settings.h"
+
+extern struct service_settings aggregator_service_settings;
+extern const struct setting_keyvalue aggregator_service_settings_defaults[];
+extern struct service_settings replicator_service_settings;
+extern const struct setting_keyvalue replicator_service_settings_defaults[];
 
 extern const char *replication_settings_version;
 extern const char *replication_settings_doveconf_banner;

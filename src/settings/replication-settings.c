@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "settings-parser.h"
+#include "replication-common.h"
 #include "replication-settings.h"
 
 /* The default marks "not set": it is the only value that neither the
@@ -36,15 +37,5 @@ const struct setting_parser_info replication_setting_parser_info = {
 
 bool replication_settings_noreplicate(const struct replication_settings *set)
 {
-	switch (set->noreplicate[0]) {
-	case 'n':
-	case 'N':
-	case '0':
-	case 'f':
-	case 'F':
-		return FALSE;
-	default:
-		/* includes the empty value of a 2.3 userdb flag */
-		return TRUE;
-	}
+	return replication_noreplicate_value(set->noreplicate);
 }

@@ -5,6 +5,7 @@
 #include "service-settings.h"
 #include "replication-common.h"
 #include "replicator-settings.h"
+#include "replication-settings-module.h"
 
 struct service_settings replicator_service_settings = {
 	.name = "replicator",

@@ -19,7 +19,5 @@ struct replicator_settings {
 };
 
 extern const struct setting_parser_info replicator_setting_parser_info;
-extern struct service_settings replicator_service_settings;
-extern const struct setting_keyvalue replicator_service_settings_defaults[];
 
 #endif
