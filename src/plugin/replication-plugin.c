@@ -1,22 +1,45 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "module-context.h"
 #include "settings.h"
 #include "mail-user.h"
+#include "mail-namespace.h"
+#include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
 #include "notify-plugin.h"
 #include "replication-common.h"
 #include "replication-settings.h"
+#include "replication-notify-client.h"
 #include "replication-plugin.h"
 
+/* How soon a full fifo is tried again, doubling up to the maximum. */
+#define REPLICATION_FIFO_RETRY_MIN_MSECS 100
+#define REPLICATION_FIFO_RETRY_MAX_MSECS 5000
+
 #define REPLICATION_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, replication_user_module)
+#define REPLICATION_USER_CONTEXT_REQUIRE(obj) \
 	MODULE_CONTEXT_REQUIRE(obj, replication_user_module)
 
 struct replication_user {
 	union mail_user_module_context module_ctx;
+	struct mail_user *user;
 	const struct replication_settings *set;
 	struct event *event;
+	struct replication_notify_client *client;
+
+	/* highest priority not yet written to the fifo */
+	enum replication_priority pending;
+	struct timeout *to_flush;
+	unsigned int retry_msecs;
+};
+
+struct replication_txn {
+	struct replication_user *ruser;
+	bool new_mail:1;
+	bool sync_txn:1;
 };
 
 const char *replication_plugin_version = DOVECOT_ABI_VERSION;
@@ -30,10 +53,193 @@ static MODULE_CONTEXT_DEFINE_INIT(replication_user_module,
 				  &mail_user_module_register);
 static struct notify_context *replication_notify_ctx;
 
-static void replication_user_deinit(struct mail_user *user)
+static void replication_flush(struct replication_user *ruser)
+{
+	int ret;
+
+	timeout_remove(&ruser->to_flush);
+	if (ruser->pending == REPLICATION_PRIORITY_NONE)
+		return;
+
+	ret = replication_notify_client_send(ruser->client,
+					     ruser->user->username,
+					     ruser->pending);
+	if (ret > 0) {
+		e_debug(ruser->event, "Notified (priority %s)",
+			replication_priority_to_str(ruser->pending));
+		ruser->pending = REPLICATION_PRIORITY_NONE;
+		ruser->retry_msecs = 0;
+	} else if (ret == 0 && current_ioloop != NULL) {
+		/* fifo full: the aggregator is behind, try again soon */
+		ruser->retry_msecs = ruser->retry_msecs == 0 ?
+			REPLICATION_FIFO_RETRY_MIN_MSECS :
+			I_MIN(ruser->retry_msecs * 2,
+			      REPLICATION_FIFO_RETRY_MAX_MSECS);
+		ruser->to_flush = timeout_add(ruser->retry_msecs,
+					      replication_flush, ruser);
+	}
+	/* else: kept pending, tried again on the next change */
+}
+
+static void replication_notify(struct replication_user *ruser,
+			       enum replication_priority priority,
+			       const char *reason)
+{
+	e_debug(ruser->event, "%s: priority %s", reason,
+		replication_priority_to_str(priority));
+
+	if (priority == REPLICATION_PRIORITY_SYNC) {
+		if (replication_notify_client_sync(ruser->client,
+				ruser->user->username,
+				ruser->set->replication_sync_timeout * 1000)) {
+			/* that sync started after every earlier change */
+			ruser->pending = REPLICATION_PRIORITY_NONE;
+			timeout_remove(&ruser->to_flush);
+			return;
+		}
+		priority = REPLICATION_PRIORITY_HIGH;
+	}
+	if (ruser->pending < priority)
+		ruser->pending = priority;
+	if (ruser->to_flush != NULL)
+		return;
+	if (current_ioloop == NULL) {
+		replication_flush(ruser);
+		return;
+	}
+	/* let the rest of this command's changes collect first */
+	ruser->to_flush = timeout_add_short(0, replication_flush, ruser);
+}
+
+static struct replication_user *
+replication_user_get(struct mail_user *user)
 {
 	struct replication_user *ruser = REPLICATION_USER_CONTEXT(user);
 
+	/* dsync's own changes are not replicated back */
+	if (ruser == NULL || user->dsyncing)
+		return NULL;
+	return ruser;
+}
+
+static void *
+replication_mail_transaction_begin(struct mailbox_transaction_context *t)
+{
+	struct mail_namespace *ns =
+		mailbox_get_namespace(mailbox_transaction_get_mailbox(t));
+	struct replication_user *ruser = REPLICATION_USER_CONTEXT(ns->user);
+	struct replication_txn *txn;
+
+	if (ruser == NULL)
+		return NULL;
+	txn = i_new(struct replication_txn, 1);
+	txn->ruser = ruser;
+	txn->sync_txn = (t->flags & MAILBOX_TRANSACTION_FLAG_SYNC) != 0;
+	return txn;
+}
+
+static void replication_mail_save(void *_txn, struct mail *mail ATTR_UNUSED)
+{
+	struct replication_txn *txn = _txn;
+
+	if (txn != NULL)
+		txn->new_mail = TRUE;
+}
+
+static void replication_mail_copy(void *_txn, struct mail *src ATTR_UNUSED,
+				  struct mail *dst ATTR_UNUSED)
+{
+	struct replication_txn *txn = _txn;
+
+	/* delivery (from a raw storage), COPY and MOVE all bring new mail
+	   into the destination */
+	if (txn != NULL)
+		txn->new_mail = TRUE;
+}
+
+static void
+replication_mail_transaction_commit(void *_txn,
+		struct mail_transaction_commit_changes *changes)
+{
+	struct replication_txn *txn = _txn;
+	struct replication_user *ruser;
+	enum replication_priority priority;
+
+	if (txn == NULL)
+		return;
+	ruser = replication_user_get(txn->ruser->user);
+	if (ruser != NULL && !txn->sync_txn) {
+		if (txn->new_mail) {
+			priority = ruser->set->replication_sync_timeout > 0 ?
+				REPLICATION_PRIORITY_SYNC :
+				REPLICATION_PRIORITY_HIGH;
+			replication_notify(ruser, priority, "new mail");
+		} else if ((changes->changes_mask &
+			    ENUM_NEGATE(MAIL_INDEX_TRANSACTION_CHANGE_OTHERS)) != 0) {
+			/* flags, keywords, expunges, modseqs, attributes:
+			   not cache-only writes */
+			replication_notify(ruser, REPLICATION_PRIORITY_LOW,
+					   "mailbox changes");
+		}
+	}
+	i_free(txn);
+}
+
+static void replication_mail_transaction_rollback(void *_txn)
+{
+	struct replication_txn *txn = _txn;
+
+	i_free(txn);
+}
+
+static void replication_mailbox_changed(struct mailbox *box,
+					const char *reason)
+{
+	struct replication_user *ruser =
+		replication_user_get(mailbox_get_namespace(box)->user);
+
+	if (ruser != NULL)
+		replication_notify(ruser, REPLICATION_PRIORITY_LOW, reason);
+}
+
+static void replication_mailbox_create(struct mailbox *box)
+{
+	replication_mailbox_changed(box, "mailbox create");
+}
+
+static void
+replication_mailbox_delete_commit(void *txn ATTR_UNUSED, struct mailbox *box)
+{
+	replication_mailbox_changed(box, "mailbox delete");
+}
+
+static void
+replication_mailbox_rename(struct mailbox *src ATTR_UNUSED,
+			   struct mailbox *dest)
+{
+	replication_mailbox_changed(dest, "mailbox rename");
+}
+
+static void
+replication_mailbox_set_subscribed(struct mailbox *box,
+				   bool subscribed ATTR_UNUSED)
+{
+	replication_mailbox_changed(box, "mailbox subscribe");
+}
+
+static void replication_user_deinit(struct mail_user *user)
+{
+	struct replication_user *ruser = REPLICATION_USER_CONTEXT_REQUIRE(user);
+
+	replication_flush(ruser);
+	if (ruser->pending != REPLICATION_PRIORITY_NONE) {
+		e_warning(ruser->event, "Couldn't send the final notification "
+			  "(priority %s): the user is replicated at the next "
+			  "change or full sync",
+			  replication_priority_to_str(ruser->pending));
+	}
+	timeout_remove(&ruser->to_flush);
+	replication_notify_client_destroy(&ruser->client);
 	settings_free(ruser->set);
 	event_unref(&ruser->event);
 	ruser->module_ctx.super.deinit(user);
@@ -65,10 +271,13 @@ static void replication_mail_user_created(struct mail_user *user)
 	}
 
 	ruser = p_new(user->pool, struct replication_user, 1);
+	ruser->user = user;
 	ruser->set = set;
 	ruser->event = event_create(user->event);
 	event_add_category(ruser->event, &event_category_replication);
 	event_set_append_log_prefix(ruser->event, "replication: ");
+	ruser->client = replication_notify_client_create(ruser->event,
+							 user->set->base_dir);
 	ruser->module_ctx.super = *v;
 	user->vlast = &ruser->module_ctx.super;
 	v->deinit = replication_user_deinit;
@@ -76,6 +285,15 @@ static void replication_mail_user_created(struct mail_user *user)
 }
 
 static const struct notify_vfuncs replication_notify_vfuncs = {
+	.mail_transaction_begin = replication_mail_transaction_begin,
+	.mail_save = replication_mail_save,
+	.mail_copy = replication_mail_copy,
+	.mail_transaction_commit = replication_mail_transaction_commit,
+	.mail_transaction_rollback = replication_mail_transaction_rollback,
+	.mailbox_create = replication_mailbox_create,
+	.mailbox_delete_commit = replication_mailbox_delete_commit,
+	.mailbox_rename = replication_mailbox_rename,
+	.mailbox_set_subscribed = replication_mailbox_set_subscribed,
 };
 
 static struct mail_storage_hooks replication_mail_storage_hooks = {
