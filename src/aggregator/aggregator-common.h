@@ -3,5 +3,7 @@
 
 /* Parent event of everything the aggregator logs. */
 extern struct event *aggregator_event;
+/* The connection to the replicator. */
+extern struct aggregator_replicator_client *aggregator_replicator;
 
 #endif

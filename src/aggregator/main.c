@@ -9,8 +9,10 @@
 #include "aggregator-settings.h"
 #include "aggregator-common.h"
 #include "aggregator-notify-conn.h"
+#include "aggregator-replicator-client.h"
 
 struct event *aggregator_event;
+struct aggregator_replicator_client *aggregator_replicator;
 
 static struct event_category event_category_aggregator = {
 	.name = REPLICATION_EVENT_CATEGORY_AGGREGATOR,
@@ -48,12 +50,15 @@ int main(int argc, char *argv[])
 		aggregator_set->replicator_port == 0 ? "" :
 		t_strdup_printf(":%u", aggregator_set->replicator_port));
 
-	aggregator_notify_conns_init();
 	master_service_init_finish(master_service);
+	aggregator_replicator = aggregator_replicator_client_create(
+		aggregator_set, aggregator_event);
+	aggregator_notify_conns_init();
 
 	master_service_run(master_service, client_connected);
 
 	aggregator_notify_conns_deinit();
+	aggregator_replicator_client_destroy(&aggregator_replicator);
 	settings_free(aggregator_set);
 	event_unref(&aggregator_event);
 	master_service_deinit(&master_service);

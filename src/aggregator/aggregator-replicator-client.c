@@ -1,0 +1,398 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "net.h"
+#include "ostream.h"
+#include "connection.h"
+#include "replicator-notify-protocol.h"
+#include "aggregator-settings.h"
+#include "aggregator-replicator-client.h"
+
+/* Above this much unsent output, requests wait in the pending table. */
+#define AGGREGATOR_OUTPUT_THROTTLE_BYTES (256 * 1024)
+#define AGGREGATOR_RECONNECT_MIN_MSECS 100
+#define AGGREGATOR_RECONNECT_MAX_MSECS (10 * 1000)
+
+struct aggregator_sync_request {
+	struct aggregator_replicator_client *client;
+	uint32_t id;
+	char *username;
+	aggregator_sync_callback_t *callback;
+	void *context;
+};
+
+struct aggregator_replicator_client {
+	struct connection conn;
+	struct connection_list *list;
+	struct event *event;
+
+	/* username -> highest pending priority */
+	HASH_TABLE(char *, void *) pending;
+	/* id -> request sent and waiting for its reply */
+	HASH_TABLE(void *, struct aggregator_sync_request *) sync_requests;
+	uint32_t last_sync_id;
+
+	struct timeout *to_reconnect;
+	unsigned int reconnect_msecs;
+	bool connected:1;
+	bool unreachable_logged:1;
+};
+
+static void
+aggregator_replicator_reconnect_later(struct aggregator_replicator_client *client);
+
+static void
+aggregator_replicator_add_pending(struct aggregator_replicator_client *client,
+				  const char *username,
+				  enum replication_priority priority)
+{
+	char *key;
+	void *value;
+
+	if (hash_table_lookup_full(client->pending, username, &key, &value)) {
+		if (POINTER_CAST_TO(value, unsigned int) < priority) {
+			hash_table_update(client->pending, key,
+					  POINTER_CAST(priority));
+		}
+	} else {
+		hash_table_insert(client->pending, i_strdup(username),
+				  POINTER_CAST(priority));
+	}
+}
+
+static bool
+aggregator_replicator_can_send(struct aggregator_replicator_client *client)
+{
+	return client->connected &&
+		o_stream_get_buffer_used_size(client->conn.output) <
+		AGGREGATOR_OUTPUT_THROTTLE_BYTES;
+}
+
+static void
+aggregator_replicator_send(struct aggregator_replicator_client *client,
+			   const char *username,
+			   enum replication_priority priority, uint32_t id)
+{
+	string_t *line = t_str_new(128);
+
+	replicator_notify_request_append(line, username, priority, id);
+	o_stream_nsend(client->conn.output, str_data(line), str_len(line));
+}
+
+static void
+aggregator_replicator_flush_pending(struct aggregator_replicator_client *client)
+{
+	struct hash_iterate_context *iter;
+	ARRAY(char *) sent;
+	char *username;
+	void *value;
+
+	if (hash_table_count(client->pending) == 0)
+		return;
+
+	t_array_init(&sent, 64);
+	iter = hash_table_iterate_init(client->pending);
+	while (aggregator_replicator_can_send(client) &&
+	       hash_table_iterate(iter, client->pending, &username, &value)) {
+		aggregator_replicator_send(client, username,
+			POINTER_CAST_TO(value, unsigned int), 0);
+		array_push_back(&sent, &username);
+	}
+	hash_table_iterate_deinit(&iter);
+	array_foreach_elem(&sent, username) {
+		hash_table_remove(client->pending, username);
+		i_free(username);
+	}
+	if (hash_table_count(client->pending) > 0) {
+		/* continue when the replicator has read what we sent */
+		o_stream_set_flush_pending(client->conn.output, TRUE);
+	}
+}
+
+static int aggregator_replicator_output(struct aggregator_replicator_client *client)
+{
+	int ret;
+
+	if ((ret = o_stream_flush(client->conn.output)) <= 0)
+		return ret;
+	T_BEGIN {
+		aggregator_replicator_flush_pending(client);
+	} T_END;
+	return 1;
+}
+
+static void
+aggregator_sync_request_finish(struct aggregator_sync_request **_req,
+			       bool success)
+{
+	struct aggregator_sync_request *req = *_req;
+
+	*_req = NULL;
+	if (req->callback != NULL)
+		req->callback(success, req->context);
+	i_free(req->username);
+	i_free(req);
+}
+
+static void
+aggregator_replicator_fail_syncs(struct aggregator_replicator_client *client)
+{
+	struct hash_iterate_context *iter;
+	struct aggregator_sync_request *req;
+	void *key;
+
+	iter = hash_table_iterate_init(client->sync_requests);
+	while (hash_table_iterate(iter, client->sync_requests, &key, &req)) {
+		/* not lost: replicate the user as soon as possible */
+		aggregator_replicator_add_pending(client, req->username,
+						  REPLICATION_PRIORITY_HIGH);
+		aggregator_sync_request_finish(&req, FALSE);
+	}
+	hash_table_iterate_deinit(&iter);
+	hash_table_clear(client->sync_requests, TRUE);
+}
+
+static void
+aggregator_replicator_connected(struct aggregator_replicator_client *client)
+{
+	string_t *handshake = t_str_new(64);
+
+	if (client->unreachable_logged) {
+		e_info(client->event, "Connected to the replicator again");
+		client->unreachable_logged = FALSE;
+	}
+	client->connected = TRUE;
+	client->reconnect_msecs = 0;
+	o_stream_set_flush_callback(client->conn.output,
+				    aggregator_replicator_output, client);
+	replicator_notify_handshake_append(handshake);
+	o_stream_nsend(client->conn.output, str_data(handshake),
+		       str_len(handshake));
+	aggregator_replicator_flush_pending(client);
+}
+
+static void
+aggregator_replicator_unreachable(struct aggregator_replicator_client *client,
+				  const char *error)
+{
+	client->connected = FALSE;
+	aggregator_replicator_fail_syncs(client);
+	if (!client->unreachable_logged) {
+		e_error(client->event, "%s - keeping requests until the "
+			"replicator is back", error);
+		client->unreachable_logged = TRUE;
+	}
+	connection_disconnect(&client->conn);
+	aggregator_replicator_reconnect_later(client);
+}
+
+static void aggregator_replicator_connect(struct aggregator_replicator_client *client)
+{
+	timeout_remove(&client->to_reconnect);
+	if (connection_client_connect(&client->conn) < 0) {
+		aggregator_replicator_unreachable(client, t_strdup_printf(
+			"connect(%s) failed: %m", client->conn.name));
+	}
+}
+
+static void
+aggregator_replicator_reconnect_later(struct aggregator_replicator_client *client)
+{
+	client->reconnect_msecs = client->reconnect_msecs == 0 ?
+		AGGREGATOR_RECONNECT_MIN_MSECS :
+		I_MIN(client->reconnect_msecs * 2,
+		      AGGREGATOR_RECONNECT_MAX_MSECS);
+	timeout_remove(&client->to_reconnect);
+	client->to_reconnect = timeout_add(client->reconnect_msecs,
+					   aggregator_replicator_connect, client);
+}
+
+static void
+aggregator_replicator_client_connected(struct connection *conn, bool success)
+{
+	struct aggregator_replicator_client *client =
+		container_of(conn, struct aggregator_replicator_client, conn);
+
+	if (success)
+		aggregator_replicator_connected(client);
+	else {
+		aggregator_replicator_unreachable(client, t_strdup_printf(
+			"connect(%s) failed: %m", conn->name));
+	}
+}
+
+static void aggregator_replicator_destroy(struct connection *conn)
+{
+	struct aggregator_replicator_client *client =
+		container_of(conn, struct aggregator_replicator_client, conn);
+
+	aggregator_replicator_unreachable(client, t_strdup_printf(
+		"Replicator disconnected: %s",
+		connection_disconnect_reason(conn)));
+}
+
+static int
+aggregator_replicator_input_args(struct connection *conn,
+				 const char *const *args)
+{
+	struct aggregator_replicator_client *client =
+		container_of(conn, struct aggregator_replicator_client, conn);
+	struct aggregator_sync_request *req;
+	const char *error;
+	uint32_t id;
+	bool success;
+
+	if (replicator_notify_reply_parse(args, &id, &success, &error) < 0) {
+		e_error(client->event, "Replicator sent invalid reply: %s",
+			error);
+		return -1;
+	}
+	req = hash_table_lookup(client->sync_requests, POINTER_CAST(id));
+	if (req == NULL) {
+		e_error(client->event, "Replicator replied to unknown sync "
+			"request %u", id);
+		return 1;
+	}
+	hash_table_remove(client->sync_requests, POINTER_CAST(id));
+	aggregator_sync_request_finish(&req, success);
+	return 1;
+}
+
+static const struct connection_vfuncs aggregator_replicator_vfuncs = {
+	.destroy = aggregator_replicator_destroy,
+	.client_connected = aggregator_replicator_client_connected,
+	.input_args = aggregator_replicator_input_args,
+};
+
+static const struct connection_settings aggregator_replicator_conn_set = {
+	.client = TRUE,
+	/* the version line is ours to send: the replicator sends none */
+	.input_max_size = REPLICATOR_NOTIFY_MAX_LINE_LENGTH,
+	.output_max_size = SIZE_MAX,
+	.client_connect_timeout_msecs = 10 * 1000,
+};
+
+struct aggregator_replicator_client *
+aggregator_replicator_client_create(const struct aggregator_settings *set,
+				    struct event *event_parent)
+{
+	struct aggregator_replicator_client *client;
+	struct ip_addr ip;
+
+	client = i_new(struct aggregator_replicator_client, 1);
+	client->list = connection_list_init(&aggregator_replicator_conn_set,
+					    &aggregator_replicator_vfuncs);
+	client->conn.event_parent = event_parent;
+	if (set->replicator_port == 0) {
+		connection_init_client_unix(client->list, &client->conn,
+					    set->replicator_host);
+	} else {
+		if (net_addr2ip(set->replicator_host, &ip) < 0) {
+			/* resolved once: the aggregator is chrooted */
+			struct ip_addr *ips;
+			unsigned int count;
+			int ret = net_gethostbyname(set->replicator_host,
+						    &ips, &count);
+			if (ret != 0) {
+				i_fatal("replicator_host: "
+					"gethostbyname(%s) failed: %s",
+					set->replicator_host,
+					net_gethosterror(ret));
+			}
+			ip = ips[0];
+		}
+		connection_init_client_ip(client->list, &client->conn,
+					  set->replicator_host, &ip,
+					  set->replicator_port);
+	}
+	client->event = client->conn.event;
+	hash_table_create(&client->pending, default_pool, 0, str_hash, strcmp);
+	hash_table_create_direct(&client->sync_requests, default_pool, 0);
+	aggregator_replicator_connect(client);
+	return client;
+}
+
+void aggregator_replicator_client_destroy(
+	struct aggregator_replicator_client **_client)
+{
+	struct aggregator_replicator_client *client = *_client;
+	struct hash_iterate_context *iter;
+	char *username;
+	void *value;
+
+	*_client = NULL;
+	timeout_remove(&client->to_reconnect);
+	aggregator_replicator_fail_syncs(client);
+	if (hash_table_count(client->pending) > 0) {
+		e_warning(client->event, "Shutting down with %u users not "
+			  "yet handed to the replicator: they are replicated "
+			  "at their next change or full sync",
+			  hash_table_count(client->pending));
+	}
+	iter = hash_table_iterate_init(client->pending);
+	while (hash_table_iterate(iter, client->pending, &username, &value))
+		i_free(username);
+	hash_table_iterate_deinit(&iter);
+	hash_table_destroy(&client->pending);
+	hash_table_destroy(&client->sync_requests);
+	connection_deinit(&client->conn);
+	connection_list_deinit(&client->list);
+	i_free(client);
+}
+
+void aggregator_replicator_notify(struct aggregator_replicator_client *client,
+				  const char *username,
+				  enum replication_priority priority)
+{
+	i_assert(priority == REPLICATION_PRIORITY_LOW ||
+		 priority == REPLICATION_PRIORITY_HIGH);
+
+	if (aggregator_replicator_can_send(client) &&
+	    hash_table_count(client->pending) == 0)
+		aggregator_replicator_send(client, username, priority, 0);
+	else
+		aggregator_replicator_add_pending(client, username, priority);
+}
+
+struct aggregator_sync_request *
+aggregator_replicator_sync(struct aggregator_replicator_client *client,
+			   const char *username,
+			   aggregator_sync_callback_t *callback, void *context)
+{
+	struct aggregator_sync_request *req;
+
+	if (!client->connected) {
+		/* don't make the mail process wait: it falls back to high */
+		aggregator_replicator_add_pending(client, username,
+						  REPLICATION_PRIORITY_HIGH);
+		callback(FALSE, context);
+		return NULL;
+	}
+	req = i_new(struct aggregator_sync_request, 1);
+	req->client = client;
+	if (++client->last_sync_id == 0)
+		client->last_sync_id = 1;
+	req->id = client->last_sync_id;
+	req->username = i_strdup(username);
+	req->callback = callback;
+	req->context = context;
+	hash_table_insert(client->sync_requests, POINTER_CAST(req->id), req);
+	aggregator_replicator_send(client, username,
+				   REPLICATION_PRIORITY_SYNC, req->id);
+	return req;
+}
+
+void aggregator_replicator_sync_cancel(struct aggregator_sync_request **_req)
+{
+	struct aggregator_sync_request *req = *_req;
+
+	*_req = NULL;
+	if (req == NULL)
+		return;
+	/* the reply still comes; just don't call anyone */
+	req->callback = NULL;
+}

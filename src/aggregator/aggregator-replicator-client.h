@@ -1,0 +1,38 @@
+#ifndef AGGREGATOR_REPLICATOR_CLIENT_H
+#define AGGREGATOR_REPLICATOR_CLIENT_H
+
+#include "replication-common.h"
+
+/* The aggregator's connection to the replicator. While the replicator can't
+   be reached (or reads too slowly), requests wait in memory: at most one
+   per user, at the highest priority seen, so nothing is dropped and memory
+   is bounded by the number of users. Reconnects with backoff. */
+
+struct aggregator_settings;
+struct aggregator_replicator_client;
+struct aggregator_sync_request;
+
+/* success: the replicator replicated the user after the request. */
+typedef void aggregator_sync_callback_t(bool success, void *context);
+
+struct aggregator_replicator_client *
+aggregator_replicator_client_create(const struct aggregator_settings *set,
+				    struct event *event_parent);
+/* Fails the waiting sync requests. */
+void aggregator_replicator_client_destroy(
+	struct aggregator_replicator_client **client);
+
+/* Ask for the user to be replicated at priority LOW or HIGH. */
+void aggregator_replicator_notify(struct aggregator_replicator_client *client,
+				  const char *username,
+				  enum replication_priority priority);
+/* Ask for the user to be replicated now; callback is called once, maybe
+   before this returns. The request can be cancelled (the callback then
+   isn't called) until then. */
+struct aggregator_sync_request *
+aggregator_replicator_sync(struct aggregator_replicator_client *client,
+			   const char *username,
+			   aggregator_sync_callback_t *callback, void *context);
+void aggregator_replicator_sync_cancel(struct aggregator_sync_request **req);
+
+#endif
