@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "restrict-access.h"
 #include "settings.h"
 #include "master-service.h"
@@ -9,8 +10,17 @@
 #include "replication-settings.h"
 #include "replicator-settings.h"
 #include "replicator-common.h"
+#include "replicator-queue.h"
+#include "replicator-db.h"
+#include "replicator-auth.h"
+#include "replicator-brain.h"
 #include "replicator-notify-conn.h"
 #include "replicator-admin-conn.h"
+
+/* The state is saved at most this long after a change. */
+#define REPLICATOR_DB_SAVE_INTERVAL_MSECS (5 * 1000)
+/* New users appear in the userdb: list it again this often. */
+#define REPLICATOR_USERDB_RELIST_INTERVAL_MSECS (60 * 60 * 1000)
 
 struct event *replicator_event;
 
@@ -20,6 +30,12 @@ static struct event_category event_category_replicator = {
 
 static const struct replicator_settings *replicator_set;
 static const struct replication_settings *replication_set;
+static struct replicator_queue *queue;
+static struct replicator_auth *auth;
+static struct replicator_brain *brain;
+static const char *db_path;
+static struct timeout *to_save, *to_relist;
+static unsigned int listed_users;
 
 static void client_connected(struct master_service_connection *conn)
 {
@@ -29,6 +45,103 @@ static void client_connected(struct master_service_connection *conn)
 		replicator_admin_conn_create(conn->fd, conn->name);
 	else
 		replicator_notify_conn_create(conn->fd, conn->name);
+}
+
+static void replicator_save_state(void)
+{
+	const char *error;
+
+	if (!replicator_brain_state_dirty(brain))
+		return;
+	if (replicator_db_export(queue, db_path, &error) < 0) {
+		e_error(replicator_event, "Couldn't save the state "
+			"(retrying): %s", error);
+		return;
+	}
+	replicator_brain_state_saved(brain);
+}
+
+static void replicator_save_timeout(void *context ATTR_UNUSED)
+{
+	replicator_save_state();
+}
+
+static void replicator_list_user(const char *username,
+				 void *context ATTR_UNUSED)
+{
+	(void)replicator_queue_get(queue, username);
+	listed_users++;
+}
+
+static void replicator_list_done(const char *error, void *context ATTR_UNUSED)
+{
+	if (error != NULL) {
+		e_error(replicator_event, "Listing users failed, "
+			"can't replicate existing users: %s", error);
+	} else {
+		e_debug(replicator_event, "Listed %u users from userdb",
+			listed_users);
+	}
+}
+
+static void replicator_list_users(void *context ATTR_UNUSED)
+{
+	listed_users = 0;
+	/* users already known keep their state; new ones are synced */
+	if (!replicator_auth_list(auth, "*", replicator_list_user,
+				  replicator_list_done, NULL))
+		e_debug(replicator_event, "Userdb listing still running");
+}
+
+static void main_init(void)
+{
+	const struct master_service_settings *master_set =
+		master_service_get_service_settings(master_service);
+	struct replicator_brain_settings brain_set;
+	const char *error;
+
+	queue = replicator_queue_init(
+		replicator_set->replication_full_sync_interval);
+	db_path = p_strconcat(default_pool, master_set->state_dir, "/",
+			      REPLICATOR_DB_FILE_NAME, NULL);
+	if (replicator_db_import(queue, db_path, replicator_event,
+				 &error) < 0)
+		e_error(replicator_event, "%s", error);
+
+	auth = replicator_auth_init(t_strconcat(master_set->base_dir,
+						"/auth-userdb", NULL),
+				    replicator_event);
+	i_zero(&brain_set);
+	brain_set.set = replicator_set;
+	brain_set.default_replica = replication_set->mail_replica;
+	brain_set.doveadm_socket_path = p_strconcat(default_pool,
+		master_set->base_dir, "/doveadm-server", NULL);
+	brain = replicator_brain_init(queue, auth, &brain_set,
+				      replicator_event);
+	replicator_notify_conns_init(queue, brain);
+	replicator_admin_conns_init();
+
+	replicator_list_users(NULL);
+	to_relist = timeout_add(REPLICATOR_USERDB_RELIST_INTERVAL_MSECS,
+				replicator_list_users, NULL);
+	to_save = timeout_add(REPLICATOR_DB_SAVE_INTERVAL_MSECS,
+			      replicator_save_timeout, NULL);
+}
+
+static void main_deinit(void)
+{
+	const char *error;
+
+	timeout_remove(&to_save);
+	timeout_remove(&to_relist);
+	replicator_admin_conns_deinit();
+	/* fails the waiting sync requests */
+	replicator_brain_deinit(&brain);
+	replicator_notify_conns_deinit();
+	replicator_auth_deinit(&auth);
+	if (replicator_db_export(queue, db_path, &error) < 0)
+		e_error(replicator_event, "Couldn't save the state: %s", error);
+	replicator_queue_deinit(&queue);
 }
 
 int main(int argc, char *argv[])
@@ -53,19 +166,12 @@ int main(int argc, char *argv[])
 					       &replicator_setting_parser_info);
 	replication_set = settings_get_or_fatal(replicator_event,
 						&replication_setting_parser_info);
-	e_debug(replicator_event, "Default replica: %s, max %u dsyncs",
-		replication_set->mail_replica[0] == '\0' ? "(none)" :
-		replication_set->mail_replica,
-		replicator_set->replication_max_conns);
-
-	replicator_notify_conns_init();
-	replicator_admin_conns_init();
 	master_service_init_finish(master_service);
 
+	main_init();
 	master_service_run(master_service, client_connected);
+	main_deinit();
 
-	replicator_admin_conns_deinit();
-	replicator_notify_conns_deinit();
 	settings_free(replication_set);
 	settings_free(replicator_set);
 	event_unref(&replicator_event);

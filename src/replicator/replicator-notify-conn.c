@@ -2,38 +2,69 @@
 
 #include "lib.h"
 #include "connection.h"
+#include "llist.h"
 #include "str.h"
 #include "ostream.h"
 #include "master-service.h"
 #include "replicator-notify-protocol.h"
+#include "replicator-queue.h"
+#include "replicator-brain.h"
 #include "replicator-common.h"
 #include "replicator-notify-conn.h"
 
+struct replicator_notify_sync {
+	struct replicator_notify_sync *prev, *next;
+	struct replicator_notify_conn *conn;
+	struct replicator_sync_waiter *waiter;
+	uint32_t id;
+};
+
 struct replicator_notify_conn {
 	struct connection conn;
+	struct replicator_notify_sync *syncs;
 };
 
 static struct connection_list *replicator_notify_conns;
+static struct replicator_queue *replicator_notify_queue;
+static struct replicator_brain *replicator_notify_brain;
+
+static void replicator_notify_sync_callback(bool success, void *context)
+{
+	struct replicator_notify_sync *sync = context;
+	struct replicator_notify_conn *conn = sync->conn;
+	string_t *reply = t_str_new(32);
+
+	replicator_notify_reply_append(reply, sync->id, success);
+	o_stream_nsend(conn->conn.output, str_data(reply), str_len(reply));
+	DLLIST_REMOVE(&conn->syncs, sync);
+	i_free(sync);
+}
 
 static int
-replicator_notify_conn_input_args(struct connection *conn,
+replicator_notify_conn_input_args(struct connection *_conn,
 				  const char *const *args)
 {
+	struct replicator_notify_conn *conn =
+		container_of(_conn, struct replicator_notify_conn, conn);
 	struct replicator_notify_request req;
+	struct replicator_notify_sync *sync;
+	struct replicator_user *user;
 	const char *error;
 
 	if (replicator_notify_request_parse(args, &req, &error) < 0) {
-		e_error(conn->event, "Invalid request: %s", error);
+		e_error(conn->conn.event, "Invalid request: %s", error);
 		return -1;
 	}
-	e_debug(conn->event, "Notification: user=%s priority=%s",
-		req.username, replication_priority_to_str(req.priority));
-	if (req.id != 0) {
-		/* FIXME: answer once the user has been synced. Until the
-		   queue exists the request fails at once. */
-		string_t *reply = t_str_new(32);
-		replicator_notify_reply_append(reply, req.id, FALSE);
-		o_stream_nsend(conn->output, str_data(reply), str_len(reply));
+	user = replicator_queue_get(replicator_notify_queue, req.username);
+	replicator_queue_update(replicator_notify_queue, user, req.priority);
+	if (req.priority == REPLICATION_PRIORITY_SYNC) {
+		sync = i_new(struct replicator_notify_sync, 1);
+		sync->conn = conn;
+		sync->id = req.id;
+		DLLIST_PREPEND(&conn->syncs, sync);
+		sync->waiter = replicator_brain_wait_sync(
+			replicator_notify_brain, req.username,
+			replicator_notify_sync_callback, sync);
 	}
 	return 1;
 }
@@ -42,7 +73,18 @@ static void replicator_notify_conn_destroy(struct connection *_conn)
 {
 	struct replicator_notify_conn *conn =
 		container_of(_conn, struct replicator_notify_conn, conn);
+	struct replicator_notify_sync *sync;
 
+	if (conn->conn.disconnect_reason ==
+	    CONNECTION_DISCONNECT_BUFFER_FULL) {
+		e_error(conn->conn.event, "Invalid request: line longer "
+			"than %u bytes", REPLICATOR_NOTIFY_MAX_LINE_LENGTH);
+	}
+	while ((sync = conn->syncs) != NULL) {
+		DLLIST_REMOVE(&conn->syncs, sync);
+		replicator_brain_wait_sync_cancel(&sync->waiter);
+		i_free(sync);
+	}
 	connection_deinit(&conn->conn);
 	i_free(conn);
 	master_service_client_connection_destroyed(master_service);
@@ -74,8 +116,11 @@ void replicator_notify_conn_create(int fd, const char *name)
 			       fd, fd);
 }
 
-void replicator_notify_conns_init(void)
+void replicator_notify_conns_init(struct replicator_queue *queue,
+				  struct replicator_brain *brain)
 {
+	replicator_notify_queue = queue;
+	replicator_notify_brain = brain;
 	replicator_notify_conns = connection_list_init(
 		&replicator_notify_conn_set, &replicator_notify_conn_vfuncs);
 }

@@ -1,0 +1,49 @@
+#ifndef REPLICATOR_BRAIN_H
+#define REPLICATOR_BRAIN_H
+
+/* Runs the queue: takes due users, looks them up in the userdb (their
+   mail_replica, noreplicate), and runs up to replication_max_conns dsyncs
+   at once. Users the userdb doesn't know or marks noreplicate leave the
+   queue. A replica that keeps failing is backed off as a whole. */
+
+struct replicator_queue;
+struct replicator_auth;
+struct replicator_settings;
+
+struct replicator_brain_settings {
+	const struct replicator_settings *set;
+	/* the global mail_replica; users may override it in userdb */
+	const char *default_replica;
+	const char *doveadm_socket_path;
+};
+
+/* success: a sync that started after the request succeeded. */
+typedef void replicator_sync_waiter_callback_t(bool success, void *context);
+struct replicator_sync_waiter;
+
+struct replicator_brain *
+replicator_brain_init(struct replicator_queue *queue,
+		      struct replicator_auth *auth,
+		      const struct replicator_brain_settings *set,
+		      struct event *event_parent);
+/* Aborts running syncs (recorded as failed) and fails sync waiters. */
+void replicator_brain_deinit(struct replicator_brain **brain);
+
+/* Call when the queue may have a user due now. */
+void replicator_brain_queue_changed(struct replicator_brain *brain);
+
+/* Wait until the user has been replicated by a sync that starts after
+   this call. The callback is called once, unless cancelled. */
+struct replicator_sync_waiter *
+replicator_brain_wait_sync(struct replicator_brain *brain,
+			   const char *username,
+			   replicator_sync_waiter_callback_t *callback,
+			   void *context);
+void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **waiter);
+
+/* Returns TRUE while the state should be saved (changes since the last
+   call to replicator_brain_state_saved()). */
+bool replicator_brain_state_dirty(struct replicator_brain *brain);
+void replicator_brain_state_saved(struct replicator_brain *brain);
+
+#endif

@@ -1,0 +1,100 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "doveadm-protocol.h"
+#include "doveadm-client.h"
+#include "replicator-dsync.h"
+
+#include <sysexits.h>
+
+struct replicator_dsync {
+	string_t *state;
+	replicator_dsync_callback_t *callback;
+	void *context;
+};
+
+static void replicator_dsync_print(const unsigned char *data, size_t size,
+				   bool finished ATTR_UNUSED,
+				   struct replicator_dsync *dsync)
+{
+	/* the only printed field is the state (may come in pieces) */
+	replicator_dsync_state_output_append(dsync->state, data, size);
+}
+
+static void
+replicator_dsync_callback(const struct doveadm_server_reply *reply,
+			  void *context)
+{
+	struct replicator_dsync *dsync = context;
+	enum replicator_dsync_result result;
+	const char *error = NULL;
+
+	switch (reply->exit_code) {
+	case 0:
+	case DOVEADM_EX_CHANGED:
+		/* CHANGED: mailboxes changed during the sync; the state is
+		   valid and the changes queue the user again */
+		result = REPLICATOR_DSYNC_RESULT_OK;
+		break;
+	case EX_NOUSER:
+		result = REPLICATOR_DSYNC_RESULT_NOUSER;
+		error = "Unknown user";
+		break;
+	case DOVEADM_CLIENT_EXIT_CODE_DISCONNECTED:
+		result = REPLICATOR_DSYNC_RESULT_FAILED;
+		error = t_strdup_printf("doveadm server disconnected: %s",
+					reply->error == NULL ? "" :
+					reply->error);
+		break;
+	default:
+		result = REPLICATOR_DSYNC_RESULT_FAILED;
+		error = t_strdup_printf("doveadm sync failed: %s (exit code %d)",
+					reply->error == NULL ? "" :
+					reply->error, reply->exit_code);
+		break;
+	}
+	dsync->callback(result, str_c(dsync->state), error, dsync->context);
+	str_free(&dsync->state);
+	i_free(dsync);
+}
+
+struct replicator_dsync *
+replicator_dsync_run(const char *socket_path,
+		     const struct replicator_dsync_cmd *cmd,
+		     replicator_dsync_callback_t *callback, void *context,
+		     const char **error_r)
+{
+	const struct doveadm_client_settings client_set = {
+		.socket_path = socket_path,
+		/* the 0600 socket is pre-authenticated */
+		.username = "",
+		.password = "",
+	};
+	const struct doveadm_client_cmd_settings cmd_set = {
+		.proxy_ttl = DOVEADM_PROXY_TTL,
+	};
+	struct doveadm_client *client;
+	struct replicator_dsync *dsync;
+	string_t *line;
+
+	if (doveadm_client_create(&client_set, &client, error_r) < 0)
+		return NULL;
+	dsync = i_new(struct replicator_dsync, 1);
+	dsync->state = str_new(default_pool, 256);
+	dsync->callback = callback;
+	dsync->context = context;
+
+	line = t_str_new(256);
+	replicator_dsync_cmd_append(line, cmd);
+	doveadm_client_set_print(client, replicator_dsync_print, dsync);
+	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
+			   replicator_dsync_callback, dsync);
+	doveadm_client_unref(&client);
+	return dsync;
+}
+
+void replicator_dsync_abort_all(void)
+{
+	doveadm_clients_destroy_all();
+}

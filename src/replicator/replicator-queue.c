@@ -1,0 +1,332 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "hash.h"
+#include "priorityq.h"
+#include "replicator-queue.h"
+
+/* head start per priority level for pending requests */
+#define REPLICATOR_PRIORITY_HEAD_START_SECS (15 * 60)
+#define REPLICATOR_RETRY_MIN_SECS 10
+#define REPLICATOR_RETRY_MAX_SECS (5 * 60)
+#define REPLICATOR_EMPTY_QUEUE_NEXT_SECS 3600
+
+struct replicator_queue {
+	struct priorityq *pq;
+	HASH_TABLE(char *, struct replicator_user *) users;
+	unsigned int full_sync_interval;
+
+	replicator_queue_change_callback_t *change_callback;
+	void *change_context;
+};
+
+struct replicator_queue_iter {
+	struct replicator_queue *queue;
+	struct hash_iterate_context *iter;
+};
+
+static time_t
+replicator_user_next_sync_time(const struct replicator_queue *queue,
+			       const struct replicator_user *user)
+{
+	time_t t;
+
+	if (user->priority != REPLICATION_PRIORITY_NONE) {
+		if (user->last_fast_sync == 0) {
+			/* never synced: before everyone, by priority */
+			t = REPLICATION_PRIORITY_SYNC + 1 - user->priority;
+		} else {
+			t = user->last_update - (time_t)user->priority *
+				REPLICATOR_PRIORITY_HEAD_START_SECS;
+		}
+	} else if (user->last_sync_failed) {
+		t = user->last_fast_sync + user->retry_secs;
+	} else {
+		t = user->last_full_sync + queue->full_sync_interval;
+	}
+	return I_MAX(t, user->not_before);
+}
+
+static int replicator_user_cmp(const void *p1, const void *p2)
+{
+	const struct replicator_user *user1 = p1, *user2 = p2;
+
+	if (user1->next_sync != user2->next_sync)
+		return user1->next_sync < user2->next_sync ? -1 : 1;
+	/* same time: higher priority first */
+	if (user1->priority != user2->priority)
+		return user1->priority > user2->priority ? -1 : 1;
+	return 0;
+}
+
+struct replicator_queue *
+replicator_queue_init(unsigned int full_sync_interval_secs)
+{
+	struct replicator_queue *queue;
+
+	queue = i_new(struct replicator_queue, 1);
+	queue->full_sync_interval = full_sync_interval_secs;
+	queue->pq = priorityq_init(replicator_user_cmp, 128);
+	hash_table_create(&queue->users, default_pool, 0, str_hash, strcmp);
+	return queue;
+}
+
+static void replicator_user_free(struct replicator_user *user)
+{
+	i_free(user->username);
+	i_free(user->replica);
+	i_free(user->state);
+	i_free(user->last_error);
+	i_free(user);
+}
+
+void replicator_queue_deinit(struct replicator_queue **_queue)
+{
+	struct replicator_queue *queue = *_queue;
+	struct hash_iterate_context *iter;
+	struct replicator_user *user;
+	char *username;
+
+	*_queue = NULL;
+	iter = hash_table_iterate_init(queue->users);
+	while (hash_table_iterate(iter, queue->users, &username, &user))
+		replicator_user_free(user);
+	hash_table_iterate_deinit(&iter);
+	hash_table_destroy(&queue->users);
+	priorityq_deinit(&queue->pq);
+	i_free(queue);
+}
+
+void replicator_queue_set_change_callback(
+	struct replicator_queue *queue,
+	replicator_queue_change_callback_t *callback, void *context)
+{
+	queue->change_callback = callback;
+	queue->change_context = context;
+}
+
+static void replicator_queue_insert(struct replicator_queue *queue,
+				    struct replicator_user *user)
+{
+	user->next_sync = replicator_user_next_sync_time(queue, user);
+	priorityq_add(queue->pq, &user->item);
+}
+
+static void replicator_queue_changed(struct replicator_queue *queue)
+{
+	if (queue->change_callback != NULL)
+		queue->change_callback(queue->change_context);
+}
+
+struct replicator_user *
+replicator_queue_lookup(struct replicator_queue *queue, const char *username)
+{
+	return hash_table_lookup(queue->users, username);
+}
+
+struct replicator_user *
+replicator_queue_get(struct replicator_queue *queue, const char *username)
+{
+	struct replicator_user *user;
+
+	user = replicator_queue_lookup(queue, username);
+	if (user == NULL) {
+		user = i_new(struct replicator_user, 1);
+		user->username = i_strdup(username);
+		user->last_update = ioloop_time;
+		hash_table_insert(queue->users, user->username, user);
+		replicator_queue_insert(queue, user);
+		replicator_queue_changed(queue);
+	}
+	return user;
+}
+
+void replicator_queue_reposition(struct replicator_queue *queue,
+				 struct replicator_user *user)
+{
+	if (!user->popped) {
+		priorityq_remove(queue->pq, &user->item);
+		replicator_queue_insert(queue, user);
+	}
+	replicator_queue_changed(queue);
+}
+
+void replicator_queue_update(struct replicator_queue *queue,
+			     struct replicator_user *user,
+			     enum replication_priority priority)
+{
+	if (priority != REPLICATION_PRIORITY_NONE && user->oldest_change == 0)
+		user->oldest_change = ioloop_time;
+	if (user->priority >= priority)
+		return;
+	user->priority = priority;
+	user->last_update = ioloop_time;
+	replicator_queue_reposition(queue, user);
+}
+
+void replicator_queue_remove(struct replicator_queue *queue,
+			     struct replicator_user **_user)
+{
+	struct replicator_user *user = *_user;
+
+	*_user = NULL;
+	hash_table_remove(queue->users, user->username);
+	if (user->popped) {
+		/* freed by replicator_queue_push() */
+		user->removed = TRUE;
+		return;
+	}
+	priorityq_remove(queue->pq, &user->item);
+	replicator_user_free(user);
+}
+
+bool replicator_user_is_removed(const struct replicator_user *user)
+{
+	return user->removed;
+}
+
+unsigned int replicator_queue_user_next_secs(struct replicator_queue *queue,
+					     const struct replicator_user *user)
+{
+	time_t t = user->popped ? replicator_user_next_sync_time(queue, user) :
+		user->next_sync;
+
+	return t <= ioloop_time ? 0 : (unsigned int)(t - ioloop_time);
+}
+
+bool replicator_queue_want_sync_now(struct replicator_queue *queue,
+				    unsigned int *next_secs_r)
+{
+	struct priorityq_item *item = priorityq_peek(queue->pq);
+
+	if (item == NULL) {
+		*next_secs_r = REPLICATOR_EMPTY_QUEUE_NEXT_SECS;
+		return FALSE;
+	}
+	*next_secs_r = replicator_queue_user_next_secs(queue,
+		container_of(item, struct replicator_user, item));
+	return *next_secs_r == 0;
+}
+
+struct replicator_user *
+replicator_queue_pop(struct replicator_queue *queue,
+		     unsigned int *next_secs_r)
+{
+	struct replicator_user *user;
+
+	if (!replicator_queue_want_sync_now(queue, next_secs_r))
+		return NULL;
+	user = container_of(priorityq_pop(queue->pq),
+			    struct replicator_user, item);
+	user->popped = TRUE;
+	return user;
+}
+
+void replicator_queue_push(struct replicator_queue *queue,
+			   struct replicator_user *user)
+{
+	i_assert(user->popped);
+
+	if (replicator_user_is_removed(user)) {
+		replicator_user_free(user);
+		return;
+	}
+	user->popped = FALSE;
+	replicator_queue_insert(queue, user);
+	replicator_queue_changed(queue);
+}
+
+bool replicator_queue_sync_started(struct replicator_queue *queue,
+				   struct replicator_user *user)
+{
+	bool full;
+
+	i_assert(user->popped);
+
+	full = user->force_full_sync || user->last_full_sync +
+		(time_t)queue->full_sync_interval <= ioloop_time;
+	user->last_fast_sync = ioloop_time;
+	user->sync_count++;
+	if (full)
+		user->last_full_sync = ioloop_time;
+	user->force_full_sync = FALSE;
+	user->not_before = 0;
+	/* changes arriving during the sync queue the user again */
+	user->priority = REPLICATION_PRIORITY_NONE;
+	user->oldest_change = 0;
+	return full;
+}
+
+static unsigned int replicator_retry_secs(unsigned int failure_count)
+{
+	unsigned int secs = REPLICATOR_RETRY_MIN_SECS;
+
+	while (--failure_count > 0 && secs < REPLICATOR_RETRY_MAX_SECS)
+		secs *= 2;
+	secs = I_MIN(secs, REPLICATOR_RETRY_MAX_SECS);
+	/* +-20% so that users failing together don't retry together */
+	return secs - secs / 5 + i_rand_limit(secs * 2 / 5 + 1);
+}
+
+void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
+				    struct replicator_user *user,
+				    const char *replica, const char *state,
+				    const char *error)
+{
+	i_assert(user->popped);
+
+	i_free(user->last_error);
+	if (error == NULL) {
+		i_free(user->replica);
+		user->replica = i_strdup(replica);
+		i_free(user->state);
+		user->state = i_strdup_empty(state);
+		user->last_sync_failed = FALSE;
+		user->last_successful_sync = ioloop_time;
+		user->failure_count = 0;
+		user->retry_secs = 0;
+	} else {
+		user->last_error = i_strdup(error);
+		user->last_sync_failed = TRUE;
+		user->failure_count++;
+		user->retry_secs = replicator_retry_secs(user->failure_count);
+	}
+}
+
+unsigned int replicator_queue_count(struct replicator_queue *queue)
+{
+	return hash_table_count(queue->users);
+}
+
+struct replicator_queue_iter *
+replicator_queue_iter_init(struct replicator_queue *queue)
+{
+	struct replicator_queue_iter *iter;
+
+	iter = i_new(struct replicator_queue_iter, 1);
+	iter->queue = queue;
+	iter->iter = hash_table_iterate_init(queue->users);
+	return iter;
+}
+
+struct replicator_user *
+replicator_queue_iter_next(struct replicator_queue_iter *iter)
+{
+	struct replicator_user *user;
+	char *username;
+
+	if (!hash_table_iterate(iter->iter, iter->queue->users,
+				&username, &user))
+		return NULL;
+	return user;
+}
+
+void replicator_queue_iter_deinit(struct replicator_queue_iter **_iter)
+{
+	struct replicator_queue_iter *iter = *_iter;
+
+	*_iter = NULL;
+	hash_table_iterate_deinit(&iter->iter);
+	i_free(iter);
+}

@@ -1,0 +1,129 @@
+#ifndef REPLICATOR_QUEUE_H
+#define REPLICATOR_QUEUE_H
+
+#include "priorityq.h"
+#include "replication-common.h"
+
+/* The replicator's users, ordered by when each should be synced next, as
+   in Dovecot 2.3:
+   - a user with a pending request goes first if never synced; otherwise at
+     its last update time minus 15/30/45 min for low/high/sync, so old low
+     requests aren't starved by new high ones;
+   - a user whose last sync failed (and nothing new is pending) is retried
+     after an exponential backoff with jitter, 10 s doubling up to 5 min;
+   - an idle user is due for a full sync at last full sync + interval.
+   The queue does no I/O: time comes from ioloop_time. */
+
+/* One user's replication to one replica. */
+struct replicator_user {
+	struct priorityq_item item;
+
+	char *username;
+	/* where the dsync state below syncs to; NULL until the first sync */
+	char *replica;
+	/* dsync state of the last successful sync, NULL if none */
+	char *state;
+	/* error of the last sync, NULL if it succeeded */
+	char *last_error;
+
+	enum replication_priority priority;
+	/* when the priority was last raised */
+	time_t last_update;
+	/* when the last sync of any kind / full sync started */
+	time_t last_fast_sync, last_full_sync;
+	time_t last_successful_sync;
+	/* first change not yet covered by a sync that started after it,
+	   0 if none */
+	time_t oldest_change;
+	/* not before this time, e.g. while its replica is backed off */
+	time_t not_before;
+	/* syncs started since the replicator started */
+	unsigned int sync_count;
+	/* consecutive failures, and the retry delay chosen at the last */
+	unsigned int failure_count;
+	unsigned int retry_secs;
+
+	/* next_sync time as of the last (re)positioning: the sort key */
+	time_t next_sync;
+
+	/* being synced now, not in the priority queue */
+	bool popped:1;
+	/* removed from the queue while popped: freed when pushed back */
+	bool removed:1;
+	bool last_sync_failed:1;
+	/* the next sync is a full one */
+	bool force_full_sync:1;
+};
+
+struct replicator_queue;
+
+typedef void replicator_queue_change_callback_t(void *context);
+
+struct replicator_queue *
+replicator_queue_init(unsigned int full_sync_interval_secs);
+void replicator_queue_deinit(struct replicator_queue **queue);
+
+/* Called (at most once per ioloop run is up to the caller) whenever a user
+   may have become due sooner. */
+void replicator_queue_set_change_callback(
+	struct replicator_queue *queue,
+	replicator_queue_change_callback_t *callback, void *context);
+
+/* Returns the user or NULL. */
+struct replicator_user *
+replicator_queue_lookup(struct replicator_queue *queue, const char *username);
+/* Returns the user, adding a new one (priority none, never synced) if
+   needed. */
+struct replicator_user *
+replicator_queue_get(struct replicator_queue *queue, const char *username);
+/* Raise the user's priority (never lowers it) and record the change. */
+void replicator_queue_update(struct replicator_queue *queue,
+			     struct replicator_user *user,
+			     enum replication_priority priority);
+/* Re-sort the user after its fields were changed directly. */
+void replicator_queue_reposition(struct replicator_queue *queue,
+				 struct replicator_user *user);
+/* Forget the user. A popped user is freed when it is pushed back. */
+void replicator_queue_remove(struct replicator_queue *queue,
+			     struct replicator_user **user);
+/* Returns TRUE if the user was removed while it was popped. */
+bool replicator_user_is_removed(const struct replicator_user *user);
+
+/* Returns TRUE if the head of the queue is due now. Otherwise returns
+   FALSE with the seconds until it is (3600 for an empty queue). */
+bool replicator_queue_want_sync_now(struct replicator_queue *queue,
+				    unsigned int *next_secs_r);
+/* Take the head user off the queue if it is due; NULL otherwise. */
+struct replicator_user *
+replicator_queue_pop(struct replicator_queue *queue,
+		     unsigned int *next_secs_r);
+/* Put a popped user back (or free it, if it was removed meanwhile). */
+void replicator_queue_push(struct replicator_queue *queue,
+			   struct replicator_user *user);
+
+/* Mark the start of a sync of a popped user: resets the priority, so that
+   changes from now on queue it again. Returns TRUE if it is a full sync. */
+bool replicator_queue_sync_started(struct replicator_queue *queue,
+				   struct replicator_user *user);
+/* Record the outcome of a sync of a popped user. state is kept only on
+   success; the user is retried with backoff on failure. */
+void replicator_queue_sync_finished(struct replicator_queue *queue,
+				    struct replicator_user *user,
+				    const char *replica, const char *state,
+				    const char *error);
+
+/* Seconds until the user is due, 0 if due now. */
+unsigned int replicator_queue_user_next_secs(struct replicator_queue *queue,
+					     const struct replicator_user *user);
+
+unsigned int replicator_queue_count(struct replicator_queue *queue);
+
+/* Iterate all users, popped ones included. The queue must not change
+   during the iteration. */
+struct replicator_queue_iter *
+replicator_queue_iter_init(struct replicator_queue *queue);
+struct replicator_user *
+replicator_queue_iter_next(struct replicator_queue_iter *iter);
+void replicator_queue_iter_deinit(struct replicator_queue_iter **iter);
+
+#endif

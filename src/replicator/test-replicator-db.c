@@ -1,0 +1,158 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "unlink-directory.h"
+#include "test-common.h"
+#include "replicator-queue.h"
+#include "replicator-db.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static char *test_dir;
+static struct event *test_event;
+
+static void test_write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	i_assert(f != NULL);
+	fputs(data, f);
+	i_assert(fclose(f) == 0);
+}
+
+static void test_replicator_db_roundtrip(void)
+{
+	struct replicator_queue *queue, *queue2;
+	struct replicator_user *user, *user2;
+	const char *path = t_strconcat(test_dir, "/replicator.db", NULL);
+	const char *error;
+
+	test_begin("replicator db export + import");
+	ioloop_time = 1700000000;
+	queue = replicator_queue_init(3600);
+	user = replicator_queue_get(queue, "tab\tuser");
+	user->state = i_strdup("c3RhdGU=");
+	user->replica = i_strdup("tcp:replica:12345");
+	user->last_fast_sync = 1700000001;
+	user->last_full_sync = 1700000002;
+	user->last_successful_sync = 1700000003;
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	user = replicator_queue_get(queue, "failed");
+	user->last_sync_failed = TRUE;
+	test_assert(replicator_db_export(queue, path, &error) == 0);
+	test_assert(access(t_strconcat(path, ".tmp", NULL), F_OK) < 0);
+
+	queue2 = replicator_queue_init(3600);
+	test_assert(replicator_db_import(queue2, path, test_event, &error) == 0);
+	test_assert_ucmp(replicator_queue_count(queue2), ==, 2);
+	user = replicator_queue_lookup(queue, "tab\tuser");
+	user2 = replicator_queue_lookup(queue2, "tab\tuser");
+	test_assert(user2 != NULL);
+	if (user2 != NULL) {
+		test_assert_strcmp(user2->state, user->state);
+		test_assert_strcmp(user2->replica, user->replica);
+		test_assert(user2->priority == REPLICATION_PRIORITY_HIGH);
+		test_assert(user2->last_update == user->last_update);
+		test_assert(user2->last_fast_sync == user->last_fast_sync);
+		test_assert(user2->last_full_sync == user->last_full_sync);
+		test_assert(user2->last_successful_sync ==
+			    user->last_successful_sync);
+		test_assert(!user2->last_sync_failed);
+	}
+	user2 = replicator_queue_lookup(queue2, "failed");
+	test_assert(user2 != NULL && user2->last_sync_failed &&
+		    user2->state == NULL && user2->replica == NULL);
+	replicator_queue_deinit(&queue);
+	replicator_queue_deinit(&queue2);
+	test_end();
+}
+
+static void test_replicator_db_import_2_3(void)
+{
+	struct replicator_queue *queue;
+	struct replicator_user *user;
+	const char *path = t_strconcat(test_dir, "/old.db", NULL);
+	const char *error;
+
+	test_begin("replicator db import 2.3 file with a corrupt line");
+	/* 2.3 stopped at the first corrupt line; we skip just that one */
+	test_write_file(path,
+		"user1\t0\t1700000000\t1700000000\t1699990000\t0\tc3Q=\t1700000000\n"
+		"broken\tx\n"
+		"user2\t2\t1700000100\t0\t0\t1\t\n");
+	ioloop_time = 1700000200;
+	queue = replicator_queue_init(3600);
+	/* a user already known with a newer update keeps its data */
+	user = replicator_queue_get(queue, "user2");
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
+	test_expect_error_string("Corrupted record skipped");
+	test_assert(replicator_db_import(queue, path, test_event, &error) == 0);
+	test_expect_no_more_errors();
+	test_assert_ucmp(replicator_queue_count(queue), ==, 2);
+	user = replicator_queue_lookup(queue, "user1");
+	test_assert(user != NULL && user->replica == NULL &&
+		    strcmp(user->state, "c3Q=") == 0);
+	user = replicator_queue_lookup(queue, "user2");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_LOW &&
+		    !user->last_sync_failed);
+	replicator_queue_deinit(&queue);
+
+	/* missing file: nothing to import, no error */
+	queue = replicator_queue_init(3600);
+	test_assert(replicator_db_import(queue, t_strconcat(test_dir,
+		"/missing.db", NULL), test_event, &error) == 0);
+	test_assert_ucmp(replicator_queue_count(queue), ==, 0);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
+static void test_replicator_db_export_error(void)
+{
+	struct replicator_queue *queue;
+	const char *error = NULL;
+
+	test_begin("replicator db export error");
+	queue = replicator_queue_init(3600);
+	(void)replicator_queue_get(queue, "user");
+	test_assert(replicator_db_export(queue, t_strconcat(test_dir,
+		"/no/such/dir/replicator.db", NULL), &error) == -1);
+	test_assert(error != NULL && strstr(error, "open(") != NULL);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
+static void test_init_dir(void)
+{
+	char template[] = "/tmp/test-replicator-db.XXXXXX";
+
+	if (mkdtemp(template) == NULL)
+		i_fatal("mkdtemp() failed: %m");
+	test_dir = i_strdup(template);
+	test_event = event_create(NULL);
+}
+
+static void test_cleanup_dir(void)
+{
+	const char *error;
+
+	if (unlink_directory(test_dir, UNLINK_DIRECTORY_FLAG_RMDIR,
+			     &error) < 0)
+		i_error("%s", error);
+	i_free(test_dir);
+	event_unref(&test_event);
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_init_dir,
+		test_replicator_db_roundtrip,
+		test_replicator_db_import_2_3,
+		test_replicator_db_export_error,
+		test_cleanup_dir,
+		NULL
+	};
+	return test_run(test_functions);
+}
