@@ -209,6 +209,21 @@ service aggregator {{
         except FileNotFoundError:
             return ""
 
+    def log_errors(self, allow_peer_down=True):
+        """Error, Fatal and Panic lines of the log. With allow_peer_down,
+        failed syncs to a peer that wasn't up yet are not counted: a pair
+        starts one instance after the other."""
+        lines = []
+        for line in self.log_text().splitlines():
+            if not re.search(r"(Fatal|Panic|Error):", line):
+                continue
+            if allow_peer_down and re.search(
+                    r"Sync failed: doveadm sync failed: TEMPFAIL|"
+                    r"Disconnected from remote: connect\(", line):
+                continue
+            lines.append(line)
+        return lines
+
     def service_pids(self, service):
         """PIDs of processes titled dovecot/<service> under this master."""
         master = self.master_pid()
