@@ -140,8 +140,10 @@ static void aggregator_notify_conn_destroy(struct connection *_conn)
 	}
 	aggregator_replicator_sync_cancel(&conn->sync_req);
 	connection_deinit(&conn->conn);
+	/* master-service doesn't count a fifo as a client */
+	if (!conn->fifo)
+		master_service_client_connection_destroyed(master_service);
 	i_free(conn);
-	master_service_client_connection_destroyed(master_service);
 }
 
 static const struct connection_vfuncs aggregator_socket_conn_vfuncs = {

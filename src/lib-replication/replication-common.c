@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "strnum.h"
 #include "str-sanitize.h"
+#include "str-parse.h"
 #include "replication-common.h"
 
 static const char *const replication_priority_names[] = {
@@ -61,6 +62,14 @@ int replication_bool_parse(const char *str, const char *field_name,
 		return -1;
 	}
 	return 0;
+}
+
+int replication_interval_parse(const char *str, unsigned int *secs_r,
+			       const char **error_r)
+{
+	if (str_to_uint(str, secs_r) == 0)
+		return 0;
+	return str_parse_get_interval(str, secs_r, error_r);
 }
 
 bool replication_noreplicate_value(const char *value)

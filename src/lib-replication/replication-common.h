@@ -53,6 +53,12 @@ int replication_timestamp_parse(const char *str, const char *field_name,
 int replication_bool_parse(const char *str, const char *field_name,
 			   bool *value_r, const char **error_r);
 
+/* Parse a time interval setting: Dovecot 2.3 style plain seconds ("30") or
+   2.4 style with units ("30s", "1d"). Returns 0 on success, -1 with
+   error_r set. */
+int replication_interval_parse(const char *str, unsigned int *secs_r,
+			       const char **error_r);
+
 /* Returns TRUE if a noreplicate value (setting or userdb field, NULL if
    absent) excludes the user. As in Dovecot 2.3: any value not starting
    with n, N, 0, f or F does, including the empty value of a userdb flag. */

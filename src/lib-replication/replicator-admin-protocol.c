@@ -191,9 +191,16 @@ void replicator_admin_result_append(string_t *dest, bool success,
 	str_append_c(dest, '\n');
 }
 
-int replicator_admin_result_parse(const char *line, bool *success_r,
+int replicator_admin_result_parse(const char *const *args, bool *success_r,
 				  const char **text_r, const char **error_r)
 {
+	const char *line = args[0];
+
+	if (line == NULL || args[1] != NULL) {
+		*error_r = t_strdup_printf("Expected a result line, got %u "
+					   "fields", str_array_length(args));
+		return -1;
+	}
 	if (line[0] == '+')
 		*success_r = TRUE;
 	else if (line[0] == '-')
@@ -203,7 +210,7 @@ int replicator_admin_result_parse(const char *line, bool *success_r,
 					   str_sanitize(line, 64));
 		return -1;
 	}
-	*text_r = t_str_tabunescape(line + 1);
+	*text_r = line + 1;
 	return 0;
 }
 

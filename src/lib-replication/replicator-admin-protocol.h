@@ -79,9 +79,9 @@ int replicator_admin_request_parse(const char *const *args,
    tab-escaped so that it stays on one line. */
 void replicator_admin_result_append(string_t *dest, bool success,
 				    const char *text);
-/* Parse a result line (without LF). text_r is the text after +/-, ""
-   if none. Returns 0 on success, -1 with error_r set. */
-int replicator_admin_result_parse(const char *line, bool *success_r,
+/* Parse the tab-split fields of a result line (one field). text_r is the
+   text after +/-, "" if none. Returns 0 on success, -1 with error_r set. */
+int replicator_admin_result_parse(const char *const *args, bool *success_r,
 				  const char **text_r, const char **error_r);
 
 /* Append the empty line that ends a list reply. */

@@ -4,6 +4,8 @@
 #include "array.h"
 #include "str.h"
 #include "strescape.h"
+#include "strnum.h"
+#include "net.h"
 #include "replicator-dsync-protocol.h"
 
 const char *const *
@@ -61,4 +63,89 @@ void replicator_dsync_cmd_append(string_t *dest,
 	str_append_c(dest, '\t');
 	str_append_tabescaped(dest, cmd->replica);
 	str_append_c(dest, '\n');
+}
+
+int replicator_replica_addr_parse(const char *replica,
+				  struct replicator_replica_addr *addr_r,
+				  const char **error_r)
+{
+	const char *rest, *host, *port_str = NULL;
+
+	i_zero(addr_r);
+	if (str_begins(replica, "tcps:", &rest))
+		addr_r->ssl = TRUE;
+	else if (!str_begins(replica, "tcp:", &rest))
+		return 0;
+	if (rest[0] == '[') {
+		/* [ipv6]:port */
+		const char *end = strchr(rest, ']');
+		if (end == NULL) {
+			*error_r = t_strdup_printf("Invalid replica %s: "
+						   "missing ]", replica);
+			return -1;
+		}
+		host = t_strdup_until(rest + 1, end);
+		if (end[1] == ':')
+			port_str = end + 2;
+		else if (end[1] != '\0') {
+			*error_r = t_strdup_printf("Invalid replica %s",
+						   replica);
+			return -1;
+		}
+	} else {
+		const char *p = strchr(rest, ':');
+		if (p == NULL)
+			host = rest;
+		else {
+			host = t_strdup_until(rest, p);
+			port_str = p + 1;
+		}
+	}
+	if (host[0] == '\0') {
+		*error_r = t_strdup_printf("Invalid replica %s: no host",
+					   replica);
+		return -1;
+	}
+	if (port_str != NULL &&
+	    (net_str2port(port_str, &addr_r->port) < 0 ||
+	     addr_r->port == 0)) {
+		*error_r = t_strdup_printf("Invalid replica %s: bad port",
+					   replica);
+		return -1;
+	}
+	addr_r->host = host;
+	return 1;
+}
+
+static void append_notify_args(string_t *dest, bool full_sync,
+			       const char *username, const char *state)
+{
+	if (full_sync)
+		str_append(dest, "\t-f");
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, username);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, state);
+	str_append_c(dest, '\n');
+}
+
+void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
+				       const char *username, bool full_sync,
+				       const char *state)
+{
+	/* no flags, no user: not a mail command; the words of a command
+	   name are separate fields */
+	str_append(dest, "\t\treplicator\tnotify-peer");
+	if (full_sync)
+		str_append(dest, "\t-f");
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, replica);
+	append_notify_args(dest, FALSE, username, state);
+}
+
+void replicator_notify_cmd_append(string_t *dest, const char *username,
+				  bool full_sync, const char *state)
+{
+	str_append(dest, "\t\treplicator\tnotify");
+	append_notify_args(dest, full_sync, username, state);
 }

@@ -1,12 +1,26 @@
 #ifndef REPLICATOR_DSYNC_PROTOCOL_H
 #define REPLICATOR_DSYNC_PROTOCOL_H
 
-/* The doveadm-server command the replicator sends to run one user's dsync
-   (the doveadm protocol itself is libdovecot's doveadm-client):
+/* The doveadm-server commands of replication (the doveadm protocol itself
+   is libdovecot's doveadm-client):
+
+   One user's dsync, sent by the replicator to the local doveadm-server:
      <flags> TAB <username> TAB sync {TAB <parameter>} [TAB -f]
        TAB -s TAB <state> TAB <replica> LF
    The server prints the new state as one field and ends with its exit
-   code. */
+   code.
+
+   After a successful sync the replicator hands the new state to the
+   replica's replicator, so that both sides continue from it (dsync states
+   are the pair's, valid in either direction). It asks the local
+   doveadm-server, which has the credentials of the replica's doveadm
+   server:
+     <flags> TAB TAB replicator TAB notify-peer [TAB -f] TAB <replica>
+       TAB <username> TAB <state> LF
+   which runs on the replica's doveadm server:
+     <flags> TAB TAB replicator TAB notify [TAB -f] TAB <username>
+       TAB <state> LF
+   which sends NOTIFY to that replicator (replicator-admin-protocol.h). */
 
 /* Options of Dovecot 2.3's default replication_dsync_parameters that 2.4
    removed: -d (the replicator passes the destination) and -U (the peer's
@@ -24,6 +38,25 @@ struct replicator_dsync_cmd {
 	const char *replica;
 };
 
+/* names of the doveadm commands */
+#define REPLICATOR_DOVEADM_CMD_NOTIFY "replicator notify"
+#define REPLICATOR_DOVEADM_CMD_NOTIFY_PEER "replicator notify-peer"
+
+/* A tcp: or tcps: replica: a doveadm server. */
+struct replicator_replica_addr {
+	const char *host;
+	/* 0 = doveadm_port */
+	in_port_t port;
+	bool ssl;
+};
+
+/* Parse a tcp:host[:port] or tcps:host[:port] replica. Returns 1 if
+   parsed, 0 if the replica is of another kind (remote:, a path), -1 with
+   error_r set if invalid. */
+int replicator_replica_addr_parse(const char *replica,
+				  struct replicator_replica_addr *addr_r,
+				  const char **error_r);
+
 /* Split replication_dsync_parameters on spaces, dropping the options 2.4
    no longer has. removed_r is set to the dropped ones, space-separated, or
    NULL if none were. */
@@ -38,5 +71,13 @@ void replicator_dsync_state_output_append(string_t *state,
 /* Append the command line (with LF). */
 void replicator_dsync_cmd_append(string_t *dest,
 				 const struct replicator_dsync_cmd *cmd);
+
+/* Append the replicator notify-peer command line (with LF). */
+void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
+				       const char *username, bool full_sync,
+				       const char *state);
+/* Append the replicator notify command line (with LF). */
+void replicator_notify_cmd_append(string_t *dest, const char *username,
+				  bool full_sync, const char *state);
 
 #endif

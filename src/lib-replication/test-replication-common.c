@@ -96,12 +96,43 @@ static void test_replication_timestamp_parse(void)
 	test_end();
 }
 
+static void test_replication_interval_parse(void)
+{
+	static const struct {
+		const char *str;
+		int ret;
+		unsigned int secs;
+	} tests[] = {
+		{ "0", 0, 0 },
+		{ "30", 0, 30 },
+		{ "30s", 0, 30 },
+		{ "2 mins", 0, 120 },
+		{ "1d", 0, 86400 },
+		{ "", -1, 0 },
+		{ "-1", -1, 0 },
+		{ "soon", -1, 0 },
+	};
+	const char *error;
+	unsigned int secs, i;
+
+	test_begin("replication interval parse");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		int ret = replication_interval_parse(tests[i].str, &secs,
+						     &error);
+		test_assert_cmp_idx(ret, ==, tests[i].ret, i);
+		if (ret == 0)
+			test_assert_ucmp_idx(secs, ==, tests[i].secs, i);
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_replication_priority,
 		test_replication_username_verify,
 		test_replication_timestamp_parse,
+		test_replication_interval_parse,
 		NULL
 	};
 	return test_run(test_functions);

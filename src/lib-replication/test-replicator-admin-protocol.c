@@ -104,10 +104,19 @@ static void test_replicator_admin_request_roundtrip(void)
 	test_end();
 }
 
+static int test_result_parse(const char *line, bool *success_r,
+			     const char **text_r)
+{
+	const char *error;
+
+	return replicator_admin_result_parse(t_strsplit_tabescaped(line),
+					     success_r, text_r, &error);
+}
+
 static void test_replicator_admin_result(void)
 {
 	string_t *str = t_str_new(64);
-	const char *text, *error;
+	const char *text;
 	bool success;
 
 	test_begin("replicator admin result");
@@ -118,21 +127,17 @@ static void test_replicator_admin_result(void)
 	test_assert_strcmp(str_c(str),
 		"+3\n-User not found\n+\n-multi\001nline\n");
 
-	test_assert(replicator_admin_result_parse("+3", &success, &text,
-						  &error) == 0);
+	test_assert(test_result_parse("+3", &success, &text) == 0);
 	test_assert(success);
 	test_assert_strcmp(text, "3");
-	test_assert(replicator_admin_result_parse("-User not found", &success,
-						  &text, &error) == 0);
+	test_assert(test_result_parse("-User not found", &success, &text) == 0);
 	test_assert(!success);
 	test_assert_strcmp(text, "User not found");
-	test_assert(replicator_admin_result_parse("-multi\001nline", &success,
-						  &text, &error) == 0);
+	test_assert(test_result_parse("-multi\001nline", &success, &text) == 0);
 	test_assert_strcmp(text, "multi\nline");
-	test_assert(replicator_admin_result_parse("", &success, &text,
-						  &error) == -1);
-	test_assert(replicator_admin_result_parse("OK", &success, &text,
-						  &error) == -1);
+	test_assert(test_result_parse("", &success, &text) == -1);
+	test_assert(test_result_parse("OK", &success, &text) == -1);
+	test_assert(test_result_parse("+1\t2", &success, &text) == -1);
 	test_end();
 }
 

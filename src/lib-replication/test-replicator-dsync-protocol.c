@@ -60,12 +60,67 @@ static void test_replicator_dsync_state_output(void)
 	test_end();
 }
 
+static void test_replicator_replica_addr_parse(void)
+{
+	static const struct {
+		const char *replica;
+		int ret;
+		const char *host;
+		in_port_t port;
+		bool ssl;
+	} tests[] = {
+		{ "tcp:replica.example.com", 1, "replica.example.com", 0, FALSE },
+		{ "tcp:127.0.0.1:24502", 1, "127.0.0.1", 24502, FALSE },
+		{ "tcps:host:993", 1, "host", 993, TRUE },
+		{ "tcp:[::1]:12345", 1, "::1", 12345, FALSE },
+		{ "tcp:[::1]", 1, "::1", 0, FALSE },
+		{ "remote:vmail@host", 0, NULL, 0, FALSE },
+		{ "sdbox:/var/mail", 0, NULL, 0, FALSE },
+		{ "tcp:", -1, NULL, 0, FALSE },
+		{ "tcp:host:", -1, NULL, 0, FALSE },
+		{ "tcp:host:0", -1, NULL, 0, FALSE },
+		{ "tcp:host:99999", -1, NULL, 0, FALSE },
+		{ "tcp:[::1", -1, NULL, 0, FALSE },
+	};
+	struct replicator_replica_addr addr;
+	const char *error;
+	unsigned int i;
+
+	test_begin("replicator replica address parse");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		int ret = replicator_replica_addr_parse(tests[i].replica,
+							&addr, &error);
+		test_assert_cmp_idx(ret, ==, tests[i].ret, i);
+		if (ret > 0) {
+			test_assert_strcmp_idx(addr.host, tests[i].host, i);
+			test_assert_ucmp_idx(addr.port, ==, tests[i].port, i);
+			test_assert_idx(addr.ssl == tests[i].ssl, i);
+		}
+	}
+	test_end();
+}
+
+static void test_replicator_notify_cmds(void)
+{
+	string_t *str = t_str_new(128);
+
+	test_begin("replicator notify commands");
+	replicator_notify_peer_cmd_append(str, "tcp:h:1", "u\tx", TRUE, "ST");
+	replicator_notify_cmd_append(str, "u", FALSE, "");
+	test_assert_strcmp(str_c(str),
+		"\t\treplicator\tnotify-peer\t-f\ttcp:h:1\tu\001tx\tST\n"
+		"\t\treplicator\tnotify\tu\t\n");
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_replicator_dsync_parameters,
 		test_replicator_dsync_cmd,
 		test_replicator_dsync_state_output,
+		test_replicator_replica_addr_parse,
+		test_replicator_notify_cmds,
 		NULL
 	};
 	return test_run(test_functions);

@@ -39,6 +39,8 @@ struct replication_user {
 struct replication_txn {
 	struct replication_user *ruser;
 	bool new_mail:1;
+	/* expunges, flag or keyword changes */
+	bool changed:1;
 	bool sync_txn:1;
 };
 
@@ -91,7 +93,7 @@ static void replication_notify(struct replication_user *ruser,
 	if (priority == REPLICATION_PRIORITY_SYNC) {
 		if (replication_notify_client_sync(ruser->client,
 				ruser->user->username,
-				ruser->set->replication_sync_timeout * 1000)) {
+				ruser->set->parsed_sync_timeout_secs * 1000)) {
 			/* that sync started after every earlier change */
 			ruser->pending = REPLICATION_PRIORITY_NONE;
 			timeout_remove(&ruser->to_flush);
@@ -157,6 +159,34 @@ static void replication_mail_copy(void *_txn, struct mail *src ATTR_UNUSED,
 		txn->new_mail = TRUE;
 }
 
+static void replication_mail_changed(void *_txn)
+{
+	struct replication_txn *txn = _txn;
+
+	if (txn != NULL)
+		txn->changed = TRUE;
+}
+
+static void replication_mail_expunge(void *txn, struct mail *mail ATTR_UNUSED)
+{
+	/* e.g. POP3 DELE: its commit's changes_mask doesn't show it */
+	replication_mail_changed(txn);
+}
+
+static void
+replication_mail_update_flags(void *txn, struct mail *mail ATTR_UNUSED,
+			      enum mail_flags old_flags ATTR_UNUSED)
+{
+	replication_mail_changed(txn);
+}
+
+static void
+replication_mail_update_keywords(void *txn, struct mail *mail ATTR_UNUSED,
+				 const char *const *old_keywords ATTR_UNUSED)
+{
+	replication_mail_changed(txn);
+}
+
 static void
 replication_mail_transaction_commit(void *_txn,
 		struct mail_transaction_commit_changes *changes)
@@ -170,11 +200,12 @@ replication_mail_transaction_commit(void *_txn,
 	ruser = replication_user_get(txn->ruser->user);
 	if (ruser != NULL && !txn->sync_txn) {
 		if (txn->new_mail) {
-			priority = ruser->set->replication_sync_timeout > 0 ?
+			priority = ruser->set->parsed_sync_timeout_secs > 0 ?
 				REPLICATION_PRIORITY_SYNC :
 				REPLICATION_PRIORITY_HIGH;
 			replication_notify(ruser, priority, "new mail");
-		} else if ((changes->changes_mask &
+		} else if (txn->changed ||
+			   (changes->changes_mask &
 			    ENUM_NEGATE(MAIL_INDEX_TRANSACTION_CHANGE_OTHERS)) != 0) {
 			/* flags, keywords, expunges, modseqs, attributes:
 			   not cache-only writes */
@@ -288,6 +319,9 @@ static const struct notify_vfuncs replication_notify_vfuncs = {
 	.mail_transaction_begin = replication_mail_transaction_begin,
 	.mail_save = replication_mail_save,
 	.mail_copy = replication_mail_copy,
+	.mail_expunge = replication_mail_expunge,
+	.mail_update_flags = replication_mail_update_flags,
+	.mail_update_keywords = replication_mail_update_keywords,
 	.mail_transaction_commit = replication_mail_transaction_commit,
 	.mail_transaction_rollback = replication_mail_transaction_rollback,
 	.mailbox_create = replication_mailbox_create,

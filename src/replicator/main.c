@@ -101,7 +101,7 @@ static void main_init(void)
 	const char *error;
 
 	queue = replicator_queue_init(
-		replicator_set->replication_full_sync_interval);
+		replicator_set->parsed_full_sync_interval_secs);
 	db_path = p_strconcat(default_pool, master_set->state_dir, "/",
 			      REPLICATOR_DB_FILE_NAME, NULL);
 	if (replicator_db_import(queue, db_path, replicator_event,
@@ -119,7 +119,7 @@ static void main_init(void)
 	brain = replicator_brain_init(queue, auth, &brain_set,
 				      replicator_event);
 	replicator_notify_conns_init(queue, brain);
-	replicator_admin_conns_init();
+	replicator_admin_conns_init(queue);
 
 	replicator_list_users(NULL);
 	to_relist = timeout_add(REPLICATOR_USERDB_RELIST_INTERVAL_MSECS,

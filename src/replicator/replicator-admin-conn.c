@@ -6,6 +6,7 @@
 #include "ostream.h"
 #include "master-service.h"
 #include "replicator-admin-protocol.h"
+#include "replicator-queue.h"
 #include "replicator-common.h"
 #include "replicator-admin-conn.h"
 
@@ -16,6 +17,22 @@ struct replicator_admin_conn {
 };
 
 static struct connection_list *replicator_admin_conns;
+static struct replicator_queue *replicator_admin_queue;
+
+static void
+replicator_admin_notify(struct connection *conn,
+			const struct replicator_admin_request *req,
+			string_t *reply)
+{
+	struct replicator_user *user;
+
+	user = replicator_queue_get(replicator_admin_queue, req->username);
+	replicator_queue_peer_synced(replicator_admin_queue, user,
+				     req->full_sync, req->state);
+	e_debug(conn->event, "%s: synced by the replica%s", req->username,
+		req->full_sync ? " (full sync)" : "");
+	replicator_admin_result_append(reply, TRUE, NULL);
+}
 
 static int
 replicator_admin_conn_input_args(struct connection *conn,
@@ -31,9 +48,20 @@ replicator_admin_conn_input_args(struct connection *conn,
 		o_stream_nsend(conn->output, str_data(reply), str_len(reply));
 		return -1;
 	}
-	/* FIXME: the queue arrives with the replication pipeline */
-	replicator_admin_result_append(reply, FALSE,
-				       "Replicator queue not available");
+	switch (req.cmd) {
+	case REPLICATOR_ADMIN_CMD_NOTIFY:
+		replicator_admin_notify(conn, &req, reply);
+		break;
+	case REPLICATOR_ADMIN_CMD_STATUS:
+	case REPLICATOR_ADMIN_CMD_STATUS_DSYNC:
+	case REPLICATOR_ADMIN_CMD_REPLICATE:
+	case REPLICATOR_ADMIN_CMD_ADD:
+	case REPLICATOR_ADMIN_CMD_REMOVE:
+		/* FIXME: arrive with the admin surface */
+		replicator_admin_result_append(reply, FALSE,
+					       "Command not supported yet");
+		break;
+	}
 	o_stream_nsend(conn->output, str_data(reply), str_len(reply));
 	return 1;
 }
@@ -73,8 +101,9 @@ void replicator_admin_conn_create(int fd, const char *name)
 			       fd, fd);
 }
 
-void replicator_admin_conns_init(void)
+void replicator_admin_conns_init(struct replicator_queue *queue)
 {
+	replicator_admin_queue = queue;
 	replicator_admin_conns = connection_list_init(
 		&replicator_admin_conn_set, &replicator_admin_conn_vfuncs);
 }

@@ -3,9 +3,11 @@
 
 /* Admin (doveadm replicator) connections (replicator-admin-protocol.h). */
 
+struct replicator_queue;
+
 void replicator_admin_conn_create(int fd, const char *name);
 
-void replicator_admin_conns_init(void);
+void replicator_admin_conns_init(struct replicator_queue *queue);
 void replicator_admin_conns_deinit(void);
 
 #endif

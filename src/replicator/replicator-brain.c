@@ -204,10 +204,22 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		replicator_queue_sync_finished(brain->queue, user,
 					       sync->replica, state, error);
 	}
-	if (error == NULL)
+	if (error == NULL) {
+		struct replicator_replica_addr addr;
+		const char *addr_error;
+
 		e_debug(e->event(), "Sync finished");
-	else
+		/* the replica continues from the same state */
+		if (replicator_replica_addr_parse(sync->replica, &addr,
+						  &addr_error) > 0) {
+			replicator_dsync_notify_peer(
+				brain->set.doveadm_socket_path, sync->replica,
+				user->username, sync->full,
+				state == NULL ? "" : state, sync->event);
+		}
+	} else {
 		e_error(e->event(), "Sync failed: %s", error);
+	}
 	replicator_brain_answer_waiters(brain, user->username,
 					user->sync_count, error == NULL, FALSE);
 	replicator_sync_end(sync);
@@ -226,9 +238,11 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 	cmd.parameters = brain->dsync_parameters;
 	cmd.full_sync = sync->full;
 	cmd.replica = sync->replica;
-	/* a state is only valid for the replica it was made with */
+	/* a state is only valid for the replica it was made with (one
+	   handed over by the replica before our first sync has none) */
 	cmd.state = user->state != NULL && !sync->full &&
-		null_strcmp(user->replica, sync->replica) == 0 ?
+		(user->replica == NULL ||
+		 strcmp(user->replica, sync->replica) == 0) ?
 		user->state : "";
 	event_add_str(sync->event, "sync_type", sync->full ? "full" :
 		      cmd.state[0] != '\0' ? "incremental" : "normal");

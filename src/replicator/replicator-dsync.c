@@ -94,6 +94,63 @@ replicator_dsync_run(const char *socket_path,
 	return dsync;
 }
 
+struct replicator_notify_peer {
+	struct event *event;
+	char *replica;
+};
+
+static void
+replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
+				void *context)
+{
+	struct replicator_notify_peer *np = context;
+
+	if (reply->exit_code != 0) {
+		e_warning(np->event, "Couldn't hand the new state to %s "
+			  "(its next sync of the user starts over): %s",
+			  np->replica, reply->error == NULL ? "" :
+			  reply->error);
+	}
+	event_unref(&np->event);
+	i_free(np->replica);
+	i_free(np);
+}
+
+void replicator_dsync_notify_peer(const char *socket_path,
+				  const char *replica, const char *username,
+				  bool full_sync, const char *state,
+				  struct event *event)
+{
+	const struct doveadm_client_settings client_set = {
+		.socket_path = socket_path,
+		.username = "",
+		.password = "",
+	};
+	const struct doveadm_client_cmd_settings cmd_set = {
+		.proxy_ttl = DOVEADM_PROXY_TTL,
+	};
+	struct replicator_notify_peer *np;
+	struct doveadm_client *client;
+	const char *error;
+	string_t *line;
+
+	if (doveadm_client_create(&client_set, &client, &error) < 0) {
+		e_warning(event, "Couldn't hand the new state to %s: %s",
+			  replica, error);
+		return;
+	}
+	np = i_new(struct replicator_notify_peer, 1);
+	np->event = event;
+	event_ref(event);
+	np->replica = i_strdup(replica);
+	line = t_str_new(256);
+	replicator_notify_peer_cmd_append(line, replica, username, full_sync,
+					  state);
+	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
+			   replicator_notify_peer_callback, np);
+	doveadm_client_unref(&client);
+}
+
 void replicator_dsync_abort_all(void)
 {
 	doveadm_clients_destroy_all();

@@ -28,6 +28,14 @@ replicator_dsync_run(const char *socket_path,
 		     replicator_dsync_callback_t *callback, void *context,
 		     const char **error_r);
 
+/* Hand the new state of a successful sync to the replica's replicator
+   through the local doveadm-server ("replicator notify-peer"). Failures
+   are logged to event. */
+void replicator_dsync_notify_peer(const char *socket_path,
+				  const char *replica, const char *username,
+				  bool full_sync, const char *state,
+				  struct event *event);
+
 /* Abort every running sync: their callbacks are called with FAILED. */
 void replicator_dsync_abort_all(void);
 

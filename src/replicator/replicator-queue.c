@@ -294,6 +294,27 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 	}
 }
 
+void replicator_queue_peer_synced(struct replicator_queue *queue,
+				  struct replicator_user *user,
+				  bool full_sync, const char *state)
+{
+	if (user->popped)
+		return;
+	user->last_fast_sync = ioloop_time;
+	if (full_sync)
+		user->last_full_sync = ioloop_time;
+	user->last_successful_sync = ioloop_time;
+	user->last_sync_failed = FALSE;
+	user->failure_count = 0;
+	user->retry_secs = 0;
+	i_free(user->last_error);
+	if (state[0] != '\0') {
+		i_free(user->state);
+		user->state = i_strdup(state);
+	}
+	replicator_queue_reposition(queue, user);
+}
+
 unsigned int replicator_queue_count(struct replicator_queue *queue)
 {
 	return hash_table_count(queue->users);

@@ -112,6 +112,13 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 				    const char *replica, const char *state,
 				    const char *error);
 
+/* The replica synced the user ("f": fully) and handed over the new dsync
+   state ("" if none). A user being synced now keeps the state its own
+   sync is about to produce. */
+void replicator_queue_peer_synced(struct replicator_queue *queue,
+				  struct replicator_user *user,
+				  bool full_sync, const char *state);
+
 /* Seconds until the user is due, 0 if due now. */
 unsigned int replicator_queue_user_next_secs(struct replicator_queue *queue,
 					     const struct replicator_user *user);

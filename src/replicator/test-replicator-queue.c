@@ -218,6 +218,39 @@ static void test_replicator_queue_remove(void)
 	test_end();
 }
 
+static void test_replicator_queue_peer_synced(void)
+{
+	struct replicator_queue *queue;
+	struct replicator_user *user;
+	unsigned int next_secs;
+
+	test_begin("replicator queue peer synced");
+	ioloop_time = NOW;
+	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
+	user = replicator_queue_get(queue, "user");
+	replicator_queue_peer_synced(queue, user, TRUE, "peerstate");
+	test_assert_strcmp(user->state, "peerstate");
+	test_assert(user->last_full_sync == NOW);
+	test_assert(user->last_successful_sync == NOW);
+	/* nothing due: the peer just synced everything */
+	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
+
+	/* a pending change stays pending */
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
+	replicator_queue_peer_synced(queue, user, FALSE, "");
+	test_assert_strcmp(user->state, "peerstate");
+	test_assert(user->priority == REPLICATION_PRIORITY_LOW);
+
+	/* a running sync keeps its own coming state */
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	replicator_queue_peer_synced(queue, user, FALSE, "other");
+	test_assert_strcmp(user->state, "peerstate");
+	replicator_queue_push(queue, user);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
 static void test_replicator_queue_random(void)
 {
 	struct replicator_queue *queue;
@@ -287,6 +320,7 @@ int main(void)
 		test_replicator_queue_starvation,
 		test_replicator_queue_failure_backoff,
 		test_replicator_queue_remove,
+		test_replicator_queue_peer_synced,
 		test_replicator_queue_random,
 		NULL
 	};

@@ -17,15 +17,31 @@
 static const struct setting_define replication_setting_defines[] = {
 	DEF(STR, mail_replica),
 	DEF(STR, noreplicate),
-	DEF(TIME, replication_sync_timeout),
+	DEF(STR, replication_sync_timeout),
 	SETTING_DEFINE_LIST_END
 };
 
 static const struct replication_settings replication_default_settings = {
 	.mail_replica = "",
 	.noreplicate = REPLICATION_NOREPLICATE_UNSET,
-	.replication_sync_timeout = 0,
+	.replication_sync_timeout = "0",
 };
+
+static bool replication_settings_check(void *_set, pool_t pool ATTR_UNUSED,
+				       const char **error_r)
+{
+	struct replication_settings *set = _set;
+	const char *error;
+
+	if (replication_interval_parse(set->replication_sync_timeout,
+				       &set->parsed_sync_timeout_secs,
+				       &error) < 0) {
+		*error_r = t_strdup_printf(
+			"Invalid replication_sync_timeout: %s", error);
+		return FALSE;
+	}
+	return TRUE;
+}
 
 const struct setting_parser_info replication_setting_parser_info = {
 	.name = "replication",
@@ -33,6 +49,7 @@ const struct setting_parser_info replication_setting_parser_info = {
 	.defaults = &replication_default_settings,
 	.struct_size = sizeof(struct replication_settings),
 	.pool_offset1 = 1 + offsetof(struct replication_settings, pool),
+	.check_func = replication_settings_check,
 };
 
 bool replication_settings_noreplicate(const struct replication_settings *set)

@@ -13,8 +13,12 @@ struct replication_settings {
 	   means "don't replicate"; an empty value (the 2.3 flag form) counts
 	   as set. Use replication_settings_noreplicate(). */
 	const char *noreplicate;
-	/* Seconds a new-mail commit waits for the replica; 0 = don't wait. */
-	unsigned int replication_sync_timeout;
+	/* How long a new-mail commit waits for the replica; 0 = don't wait.
+	   Plain seconds (2.3) or with units. */
+	const char *replication_sync_timeout;
+
+	/* parsed: */
+	unsigned int parsed_sync_timeout_secs;
 };
 
 extern const struct setting_parser_info replication_setting_parser_info;

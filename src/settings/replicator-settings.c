@@ -61,19 +61,35 @@ const struct setting_keyvalue replicator_service_settings_defaults[] = {
 	SETTING_DEFINE_STRUCT_##type(#name, name, struct replicator_settings)
 
 static const struct setting_define replicator_setting_defines[] = {
-	DEF(TIME, replication_full_sync_interval),
+	DEF(STR, replication_full_sync_interval),
 	DEF(UINT, replication_max_conns),
 	DEF(STR, replication_dsync_parameters),
 	SETTING_DEFINE_LIST_END
 };
 
 static const struct replicator_settings replicator_default_settings = {
-	.replication_full_sync_interval = 24 * 60 * 60,
+	.replication_full_sync_interval = "1d",
 	.replication_max_conns = 10,
 	/* 2.3 had "-d -N -l 30 -U": 2.4 removed -d and -U, so the replicator
 	   passes the destination itself */
 	.replication_dsync_parameters = "-N -l 30",
 };
+
+static bool replicator_settings_check(void *_set, pool_t pool ATTR_UNUSED,
+				      const char **error_r)
+{
+	struct replicator_settings *set = _set;
+	const char *error;
+
+	if (replication_interval_parse(set->replication_full_sync_interval,
+				       &set->parsed_full_sync_interval_secs,
+				       &error) < 0) {
+		*error_r = t_strdup_printf(
+			"Invalid replication_full_sync_interval: %s", error);
+		return FALSE;
+	}
+	return TRUE;
+}
 
 const struct setting_parser_info replicator_setting_parser_info = {
 	.name = "replicator",
@@ -81,4 +97,5 @@ const struct setting_parser_info replicator_setting_parser_info = {
 	.defaults = &replicator_default_settings,
 	.struct_size = sizeof(struct replicator_settings),
 	.pool_offset1 = 1 + offsetof(struct replicator_settings, pool),
+	.check_func = replicator_settings_check,
 };

@@ -10,12 +10,16 @@
 struct replicator_settings {
 	pool_t pool;
 	/* A sync is a full one when the last full sync is this old; idle
-	   users are synced again after it. */
-	unsigned int replication_full_sync_interval;
+	   users are synced again after it. Plain seconds (2.3) or with
+	   units. */
+	const char *replication_full_sync_interval;
 	/* Maximum number of dsyncs running at once. */
 	unsigned int replication_max_conns;
 	/* Extra doveadm sync parameters, separated by spaces. */
 	const char *replication_dsync_parameters;
+
+	/* parsed: */
+	unsigned int parsed_full_sync_interval_secs;
 };
 
 extern const struct setting_parser_info replicator_setting_parser_info;

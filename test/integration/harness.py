@@ -22,6 +22,13 @@ DOVEADM_PASSWORD = "replication-test-secret"
 MAIL_USER = "drtest"
 USERS = ("usera", "userb", "userc")
 PORT_BASE = int(os.environ.get("DOVECOT_REPLICATION_PORT_BASE", "24600"))
+# DOVECOT_REPLICATION_TEST_DEBUG=1: debug logs of our components
+# (=dsync: dsync's too)
+_debug = os.environ.get("DOVECOT_REPLICATION_TEST_DEBUG", "")
+DEBUG_CONF = ("log_debug = category=replication OR category=aggregator OR "
+              "category=replicator" +
+              (" OR service=doveadm" if _debug == "dsync" else "") + "\n"
+              if _debug else "")
 
 
 class TimeoutError(AssertionError):
@@ -128,6 +135,11 @@ mail_plugins {{
   notify = yes
   replication = yes
 }}
+# dsync's per-user lock lives on the server with the greater host name:
+# two instances on one host need names of their own to exclude each other
+import_environment {{
+  DOVECOT_HOSTDOMAIN = {self.name}.replication.test
+}}
 {replica_conf}doveadm_password = {DOVEADM_PASSWORD}
 service imap-login {{
   inet_listener imap {{
@@ -161,7 +173,7 @@ service aggregator {{
     user = {MAIL_USER}
   }}
 }}
-{self.extra_conf}
+{DEBUG_CONF}{self.extra_conf}
 """)
 
     def start(self):
@@ -261,11 +273,15 @@ service aggregator {{
     # --- content --------------------------------------------------------
 
     def snapshot(self, user):
-        """Folders, and per folder the set of (GUID, flags) of its mails.
-        \\Recent is left out: it is per session, never replicated."""
+        """Folders, and per folder the set of (GUID, flags) of its mails;
+        subscriptions under the key None. \\Recent is left out: it is per
+        session, never replicated."""
         boxes = self.doveadm("-f", "tab", "mailbox", "list", "-u", user
                              ).stdout.splitlines()[1:]
         content = {b: set() for b in boxes}
+        content[None] = frozenset(self.doveadm(
+            "-f", "tab", "mailbox", "list", "-s", "-u", user
+        ).stdout.splitlines()[1:])
         out = self.doveadm("-f", "tab", "fetch", "-u", user,
                            "mailbox guid flags", "ALL").stdout.splitlines()
         for line in out[1:]:

@@ -2,7 +2,6 @@
 plain doveadm sync between two instances."""
 
 import os
-import re
 import shutil
 import subprocess
 import unittest
@@ -72,7 +71,7 @@ class FoundationTest(unittest.TestCase):
         self.assertEqual(self.b.doveconf("-h", "replication_max_conns"
                                          ).stdout.strip(), "10")
         self.assertEqual(self.b.doveconf("-h", "replication_full_sync_interval"
-                                         ).stdout.strip(), "1 days")
+                                         ).stdout.strip(), "1d")
         self.assertEqual(self.b.doveconf("-h", "noreplicate").stdout.strip(),
                          "no")
 

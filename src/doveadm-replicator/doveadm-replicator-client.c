@@ -1,0 +1,113 @@
+/* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "str.h"
+#include "ostream.h"
+#include "connection.h"
+#include "replicator-admin-protocol.h"
+#include "doveadm-replicator-client.h"
+
+#define DOVEADM_REPLICATOR_TIMEOUT_MSECS (30 * 1000)
+
+struct doveadm_replicator_conn {
+	struct connection conn;
+	struct ioloop *ioloop;
+	const char *error;
+	const char *text;
+	bool replied:1;
+	bool success:1;
+};
+
+static int doveadm_replicator_input_args(struct connection *_conn,
+					 const char *const *args)
+{
+	struct doveadm_replicator_conn *conn =
+		container_of(_conn, struct doveadm_replicator_conn, conn);
+	const char *text, *error;
+	bool success;
+
+	if (replicator_admin_result_parse(args, &success, &text, &error) < 0) {
+		conn->error = t_strdup_printf("Replicator sent invalid reply: %s",
+					      error);
+	} else {
+		conn->replied = TRUE;
+		conn->success = success;
+		conn->text = t_strdup(text);
+	}
+	io_loop_stop(conn->ioloop);
+	return 0;
+}
+
+static void doveadm_replicator_destroy(struct connection *_conn)
+{
+	struct doveadm_replicator_conn *conn =
+		container_of(_conn, struct doveadm_replicator_conn, conn);
+
+	if (conn->error == NULL) {
+		conn->error = t_strdup_printf("Replicator disconnected: %s",
+			connection_disconnect_reason(_conn));
+	}
+	io_loop_stop(conn->ioloop);
+}
+
+static const struct connection_vfuncs doveadm_replicator_vfuncs = {
+	.destroy = doveadm_replicator_destroy,
+	.input_args = doveadm_replicator_input_args,
+};
+
+static const struct connection_settings doveadm_replicator_set = {
+	.client = TRUE,
+	.service_name_in = REPLICATOR_ADMIN_SERVICE_NAME_SERVER,
+	.service_name_out = REPLICATOR_ADMIN_SERVICE_NAME_CLIENT,
+	.major_version = REPLICATOR_ADMIN_MAJOR_VERSION,
+	.minor_version = REPLICATOR_ADMIN_MINOR_VERSION,
+	.input_max_size = REPLICATOR_ADMIN_MAX_LINE_LENGTH,
+	.output_max_size = SIZE_MAX,
+};
+
+int doveadm_replicator_client_request(const char *socket_path,
+				      struct event *event,
+				      const struct replicator_admin_request *req,
+				      bool *success_r, const char **text_r,
+				      const char **error_r)
+{
+	struct doveadm_replicator_conn conn;
+	struct connection_list *list;
+	struct timeout *to;
+	string_t *str;
+	int ret = 0;
+
+	i_zero(&conn);
+	conn.ioloop = io_loop_create();
+	list = connection_list_init(&doveadm_replicator_set,
+				    &doveadm_replicator_vfuncs);
+	conn.conn.event_parent = event;
+	connection_init_client_unix(list, &conn.conn, socket_path);
+	if (connection_client_connect(&conn.conn) < 0) {
+		*error_r = t_strdup_printf("net_connect_unix(%s) failed: %m",
+					   socket_path);
+		ret = -1;
+	} else {
+		str = t_str_new(256);
+		replicator_admin_request_append(str, req);
+		o_stream_nsend(conn.conn.output, str_data(str), str_len(str));
+		to = timeout_add(DOVEADM_REPLICATOR_TIMEOUT_MSECS,
+				 io_loop_stop, conn.ioloop);
+		io_loop_run(conn.ioloop);
+		timeout_remove(&to);
+		if (conn.replied) {
+			*success_r = conn.success;
+			*text_r = conn.text;
+		} else {
+			*error_r = conn.error != NULL ? conn.error :
+				t_strdup_printf("Timed out waiting for %s",
+						socket_path);
+			ret = -1;
+		}
+	}
+	connection_deinit(&conn.conn);
+	connection_list_deinit(&list);
+	io_loop_destroy(&conn.ioloop);
+	return ret;
+}
