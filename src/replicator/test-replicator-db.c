@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static char *test_dir;
-static struct event *test_event;
+static struct event *db_test_event;
 
 static void test_write_file(const char *path, const char *data)
 {
@@ -45,7 +45,7 @@ static void test_replicator_db_roundtrip(void)
 	test_assert(access(t_strconcat(path, ".tmp", NULL), F_OK) < 0);
 
 	queue2 = replicator_queue_init(3600);
-	test_assert(replicator_db_import(queue2, path, test_event, &error) == 0);
+	test_assert(replicator_db_import(queue2, path, db_test_event, &error) == 0);
 	test_assert_ucmp(replicator_queue_count(queue2), ==, 2);
 	user = replicator_queue_lookup(queue, "tab\tuser");
 	user2 = replicator_queue_lookup(queue2, "tab\tuser");
@@ -88,7 +88,7 @@ static void test_replicator_db_import_2_3(void)
 	user = replicator_queue_get(queue, "user2");
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
 	test_expect_error_string("Corrupted record skipped");
-	test_assert(replicator_db_import(queue, path, test_event, &error) == 0);
+	test_assert(replicator_db_import(queue, path, db_test_event, &error) == 0);
 	test_expect_no_more_errors();
 	test_assert_ucmp(replicator_queue_count(queue), ==, 2);
 	user = replicator_queue_lookup(queue, "user1");
@@ -102,7 +102,7 @@ static void test_replicator_db_import_2_3(void)
 	/* missing file: nothing to import, no error */
 	queue = replicator_queue_init(3600);
 	test_assert(replicator_db_import(queue, t_strconcat(test_dir,
-		"/missing.db", NULL), test_event, &error) == 0);
+		"/missing.db", NULL), db_test_event, &error) == 0);
 	test_assert_ucmp(replicator_queue_count(queue), ==, 0);
 	replicator_queue_deinit(&queue);
 	test_end();
@@ -130,7 +130,7 @@ static void test_init_dir(void)
 	if (mkdtemp(template) == NULL)
 		i_fatal("mkdtemp() failed: %m");
 	test_dir = i_strdup(template);
-	test_event = event_create(NULL);
+	db_test_event = event_create(NULL);
 }
 
 static void test_cleanup_dir(void)
@@ -141,7 +141,7 @@ static void test_cleanup_dir(void)
 			     &error) < 0)
 		i_error("%s", error);
 	i_free(test_dir);
-	event_unref(&test_event);
+	event_unref(&db_test_event);
 }
 
 int main(void)
