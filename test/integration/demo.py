@@ -4,6 +4,7 @@
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("DOVECOT_REPLICATION_PORT_BASE", "14300")
@@ -40,6 +41,15 @@ def main():
               f"doveadm {inst.doveadm_port}  config {inst.conf}")
     print("users: " + ", ".join(f"{u} (password pass-{u})"
                                 for u in harness.USERS))
+    # show it working: deliver to a, watch it appear on b
+    harness.wait_equal(a, b, "usera", timeout=60)
+    t0 = time.monotonic()
+    a.lmtp_deliver("usera", "hello-from-a")
+    harness.wait_until("the message on b", lambda: "hello-from-a" in
+                       b.doveadm("fetch", "-u", "usera", "hdr.subject",
+                                 "mailbox", "INBOX").stdout, timeout=60)
+    print(f"\nDelivered 'hello-from-a' to usera on a (LMTP {a.lmtp_port}); "
+          f"it appeared on b after {(time.monotonic() - t0) * 1000:.0f} ms.")
     return 0
 
 
