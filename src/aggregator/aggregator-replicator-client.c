@@ -182,8 +182,8 @@ aggregator_replicator_unreachable(struct aggregator_replicator_client *client,
 	client->connected = FALSE;
 	aggregator_replicator_fail_syncs(client);
 	if (!client->unreachable_logged) {
-		e_error(client->event, "%s - keeping requests until the "
-			"replicator is back", error);
+		e_warning(client->event, "%s - keeping requests until the "
+			  "replicator is back", error);
 		client->unreachable_logged = TRUE;
 	}
 	connection_disconnect(&client->conn);
