@@ -17,6 +17,7 @@ import signal
 import smtplib
 import subprocess
 import time
+import unittest
 
 DOVEADM_PASSWORD = "replication-test-secret"
 MAIL_USER = "drtest"
@@ -305,3 +306,38 @@ def wait_equal(a, b, user, timeout=30.0):
         raise AssertionError(f"{e}\n{a.name}: {state.get('a')}\n"
                              f"{b.name}: {state.get('b')}") from None
     return state["a"]
+
+
+class PairTestCase(unittest.TestCase):
+    """Two instances, a and b, replicating to each other for the tests of
+    the class. Subclasses set ROOT, INDEX (port block of a; b gets the
+    next), and optionally USERDB_A/USERDB_B, EXTRA_CONF (both) and
+    EXTRA_CONF_A (a only)."""
+    ROOT = None
+    INDEX = 0
+    USERDB_A = None
+    USERDB_B = None
+    EXTRA_CONF = ""
+    EXTRA_CONF_A = ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Instance(cls.ROOT, "a", cls.INDEX,
+                         extra_conf=cls.EXTRA_CONF + cls.EXTRA_CONF_A,
+                         userdb_fields=cls.USERDB_A)
+        cls.b = Instance(cls.ROOT, "b", cls.INDEX + 1,
+                         extra_conf=cls.EXTRA_CONF,
+                         userdb_fields=cls.USERDB_B)
+        cls.a.write_config(replica=f"tcp:127.0.0.1:{cls.b.doveadm_port}")
+        cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.a.doveadm_port}")
+        cls.a.start()
+        try:
+            cls.b.start()
+        except Exception:
+            cls.a.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.b.stop()
+        cls.a.stop()

@@ -3,11 +3,9 @@ plain doveadm sync between two instances."""
 
 import os
 import shutil
-import subprocess
 import unittest
 
-import harness
-from harness import Instance, run, wait_until, wait_equal
+from harness import PairTestCase, run, wait_until, wait_equal
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dovecot-replication-it")
 
@@ -28,30 +26,16 @@ EXTRA_CONF = "".join(f"{k} = {v[0]}\n" for k, v in OUR_SETTINGS.items()
 MODULEDIR = "/usr/lib/dovecot/modules"
 
 
-class FoundationTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.a = Instance(ROOT, "a", 0, extra_conf=EXTRA_CONF + "mail_debug = yes\n",
-                         userdb_fields={
-                             "userb": {"noreplicate": "yes"},
-                             "userc": {"mail_replica": ""},
-                         })
-        # userc is replicated by neither: it's for the plain doveadm sync
-        cls.b = Instance(ROOT, "b", 1, userdb_fields={
-            "userc": {"mail_replica": ""}})
-        cls.a.write_config(replica=f"tcp:127.0.0.1:{cls.b.doveadm_port}")
-        cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.a.doveadm_port}")
-        cls.a.start()
-        try:
-            cls.b.start()
-        except Exception:
-            cls.a.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.b.stop()
-        cls.a.stop()
+class FoundationTest(PairTestCase):
+    ROOT = ROOT
+    INDEX = 0
+    EXTRA_CONF_A = EXTRA_CONF + "mail_debug = yes\n"
+    USERDB_A = {
+        "userb": {"noreplicate": "yes"},
+        "userc": {"mail_replica": ""},
+    }
+    # userc is replicated by neither: it's for the plain doveadm sync
+    USERDB_B = {"userc": {"mail_replica": ""}}
 
     def assert_clean_log(self, inst):
         self.assertEqual(inst.log_errors(), [], f"{inst.name} log has errors")

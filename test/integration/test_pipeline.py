@@ -3,13 +3,12 @@ protocol reach the other (plugin -> aggregator -> replicator -> dsync)."""
 
 import os
 import poplib
-import signal
 import socket
 import threading
 import time
 import unittest
 
-from harness import Instance, run, wait_until, wait_equal
+from harness import PairTestCase, run, wait_until, wait_equal
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dovecot-replication-pipeline")
 # userb is never replicated; userc waits for the replica on new mail
@@ -37,24 +36,11 @@ def ok(res):
     return data
 
 
-class PipelineTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.a = Instance(ROOT, "a", 2, userdb_fields=USERDB)
-        cls.b = Instance(ROOT, "b", 3, userdb_fields=USERDB)
-        cls.a.write_config(replica=f"tcp:127.0.0.1:{cls.b.doveadm_port}")
-        cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.a.doveadm_port}")
-        cls.a.start()
-        try:
-            cls.b.start()
-        except Exception:
-            cls.a.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.b.stop()
-        cls.a.stop()
+class PipelineTest(PairTestCase):
+    ROOT = ROOT
+    INDEX = 2
+    USERDB_A = USERDB
+    USERDB_B = USERDB
 
     def converge(self, user="usera"):
         return wait_equal(self.a, self.b, user, timeout=DEADLINE)
