@@ -98,8 +98,7 @@ replicator_replica_result(struct replicator_brain *brain,
 		REPLICATOR_REPLICA_BACKOFF_MIN_SECS :
 		I_MIN(replica->backoff_secs * 2,
 		      REPLICATOR_REPLICA_BACKOFF_MAX_SECS);
-	secs = replica->backoff_secs;
-	secs = secs - secs / 5 + i_rand_limit(secs * 2 / 5 + 1);
+	secs = replicator_queue_jitter_secs(replica->backoff_secs);
 	replica->next_attempt = ioloop_time + secs;
 	e_warning(brain->event, "Replica %s failed %u times in a row - "
 		  "backing off for %u s", replica->name,

@@ -59,11 +59,10 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 	i_free(dsync);
 }
 
-struct replicator_dsync *
-replicator_dsync_run(const char *socket_path,
-		     const struct replicator_dsync_cmd *cmd,
-		     replicator_dsync_callback_t *callback, void *context,
-		     const char **error_r)
+static int
+replicator_doveadm_connect(const char *socket_path,
+			   struct doveadm_client **client_r,
+			   const char **error_r)
 {
 	const struct doveadm_client_settings client_set = {
 		.socket_path = socket_path,
@@ -71,14 +70,36 @@ replicator_dsync_run(const char *socket_path,
 		.username = "",
 		.password = "",
 	};
+
+	return doveadm_client_create(&client_set, client_r, error_r);
+}
+
+/* Run the command line; the callback gets the reply. One command per
+   connection: the server runs one process per connection. */
+static void
+replicator_doveadm_cmd(struct doveadm_client **client, string_t *line,
+		       doveadm_client_cmd_callback_t *callback, void *context)
+{
 	const struct doveadm_client_cmd_settings cmd_set = {
 		.proxy_ttl = DOVEADM_PROXY_TTL,
 	};
+
+	doveadm_client_cmd(*client, &cmd_set, str_c(line), NULL,
+			   callback, context);
+	doveadm_client_unref(client);
+}
+
+struct replicator_dsync *
+replicator_dsync_run(const char *socket_path,
+		     const struct replicator_dsync_cmd *cmd,
+		     replicator_dsync_callback_t *callback, void *context,
+		     const char **error_r)
+{
 	struct doveadm_client *client;
 	struct replicator_dsync *dsync;
 	string_t *line;
 
-	if (doveadm_client_create(&client_set, &client, error_r) < 0)
+	if (replicator_doveadm_connect(socket_path, &client, error_r) < 0)
 		return NULL;
 	dsync = i_new(struct replicator_dsync, 1);
 	dsync->state = str_new(default_pool, 256);
@@ -88,9 +109,7 @@ replicator_dsync_run(const char *socket_path,
 	line = t_str_new(256);
 	replicator_dsync_cmd_append(line, cmd);
 	doveadm_client_set_print(client, replicator_dsync_print, dsync);
-	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
-			   replicator_dsync_callback, dsync);
-	doveadm_client_unref(&client);
+	replicator_doveadm_cmd(&client, line, replicator_dsync_callback, dsync);
 	return dsync;
 }
 
@@ -107,7 +126,8 @@ replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
 
 	if (reply->exit_code != 0) {
 		e_warning(np->event, "Couldn't hand the new state to %s "
-			  "(its next sync of the user starts over): %s",
+			  "(its next sync of the user starts from an older "
+			  "state): %s",
 			  np->replica, reply->error == NULL ? "" :
 			  reply->error);
 	}
@@ -121,20 +141,12 @@ void replicator_dsync_notify_peer(const char *socket_path,
 				  bool full_sync, const char *state,
 				  struct event *event)
 {
-	const struct doveadm_client_settings client_set = {
-		.socket_path = socket_path,
-		.username = "",
-		.password = "",
-	};
-	const struct doveadm_client_cmd_settings cmd_set = {
-		.proxy_ttl = DOVEADM_PROXY_TTL,
-	};
 	struct replicator_notify_peer *np;
 	struct doveadm_client *client;
 	const char *error;
 	string_t *line;
 
-	if (doveadm_client_create(&client_set, &client, &error) < 0) {
+	if (replicator_doveadm_connect(socket_path, &client, &error) < 0) {
 		e_warning(event, "Couldn't hand the new state to %s: %s",
 			  replica, error);
 		return;
@@ -146,9 +158,8 @@ void replicator_dsync_notify_peer(const char *socket_path,
 	line = t_str_new(256);
 	replicator_notify_peer_cmd_append(line, replica, username, full_sync,
 					  state);
-	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
-			   replicator_notify_peer_callback, np);
-	doveadm_client_unref(&client);
+	replicator_doveadm_cmd(&client, line, replicator_notify_peer_callback,
+			       np);
 }
 
 void replicator_dsync_abort_all(void)

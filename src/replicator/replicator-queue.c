@@ -258,15 +258,19 @@ bool replicator_queue_sync_started(struct replicator_queue *queue,
 	return full;
 }
 
+unsigned int replicator_queue_jitter_secs(unsigned int secs)
+{
+	return secs - secs / 5 + i_rand_limit(secs * 2 / 5 + 1);
+}
+
 static unsigned int replicator_retry_secs(unsigned int failure_count)
 {
 	unsigned int secs = REPLICATOR_RETRY_MIN_SECS;
 
 	while (--failure_count > 0 && secs < REPLICATOR_RETRY_MAX_SECS)
 		secs *= 2;
-	secs = I_MIN(secs, REPLICATOR_RETRY_MAX_SECS);
-	/* +-20% so that users failing together don't retry together */
-	return secs - secs / 5 + i_rand_limit(secs * 2 / 5 + 1);
+	return replicator_queue_jitter_secs(I_MIN(secs,
+						  REPLICATOR_RETRY_MAX_SECS));
 }
 
 void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,

@@ -119,6 +119,10 @@ void replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
 				  bool full_sync, const char *state);
 
+/* Returns secs +-20 %, so that things failing together don't retry
+   together. */
+unsigned int replicator_queue_jitter_secs(unsigned int secs);
+
 /* Seconds until the user is due, 0 if due now. */
 unsigned int replicator_queue_user_next_secs(struct replicator_queue *queue,
 					     const struct replicator_user *user);
