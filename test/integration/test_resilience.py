@@ -5,12 +5,25 @@ import os
 import signal
 import unittest
 
+import harness
 from harness import PairTestCase, wait_until, wait_equal
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dovecot-replication-resilience")
 METRIC = """metric replicator_sync {
   filter = event=replicator_sync_finished
 }
+"""
+# a's aggregator reaches its replicator over TCP, as with a remote one
+REPLICATOR_TCP_PORT = harness.PORT_BASE + 4 * 10 + 5
+REPLICATOR_TCP = f"""log_debug = category=aggregator
+replicator_host = 127.0.0.1
+replicator_port = {REPLICATOR_TCP_PORT}
+service replicator {{
+  inet_listener replicator-tcp {{
+    listen = 127.0.0.1
+    port = {REPLICATOR_TCP_PORT}
+  }}
+}}
 """
 
 
@@ -29,10 +42,14 @@ class ResilienceTest(PairTestCase):
     ROOT = ROOT
     INDEX = 4
     EXTRA_CONF = METRIC
+    EXTRA_CONF_A = REPLICATOR_TCP
 
     def test_1_sync_finished_events_feed_metrics(self):
         self.a.lmtp_deliver("usera", "metrics")
         wait_equal(self.a, self.b, "usera")
+        # the notification went over TCP
+        self.assertRegex(self.a.log_text(), rf"aggregator: Debug: conn "
+                         rf"127\.0\.0\.1:{REPLICATOR_TCP_PORT}.*Client connected")
 
         def count():
             out = self.a.doveadm("-f", "tab", "stats", "dump").stdout
