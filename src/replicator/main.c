@@ -33,7 +33,7 @@ static const struct replication_settings *replication_set;
 static struct replicator_queue *queue;
 static struct replicator_auth *auth;
 static struct replicator_brain *brain;
-static const char *db_path;
+static char *db_path, *doveadm_socket_path;
 static struct timeout *to_save, *to_relist;
 static unsigned int listed_users;
 
@@ -102,7 +102,7 @@ static void main_init(void)
 
 	queue = replicator_queue_init(
 		replicator_set->parsed_full_sync_interval_secs);
-	db_path = p_strconcat(default_pool, master_set->state_dir, "/",
+	db_path = i_strconcat(master_set->state_dir, "/",
 			      REPLICATOR_DB_FILE_NAME, NULL);
 	if (replicator_db_import(queue, db_path, replicator_event,
 				 &error) < 0)
@@ -114,8 +114,9 @@ static void main_init(void)
 	i_zero(&brain_set);
 	brain_set.set = replicator_set;
 	brain_set.default_replica = replication_set->mail_replica;
-	brain_set.doveadm_socket_path = p_strconcat(default_pool,
-		master_set->base_dir, "/doveadm-server", NULL);
+	doveadm_socket_path = i_strconcat(master_set->base_dir,
+					  "/doveadm-server", NULL);
+	brain_set.doveadm_socket_path = doveadm_socket_path;
 	brain = replicator_brain_init(queue, auth, &brain_set,
 				      replicator_event);
 	replicator_notify_conns_init(queue, brain);
@@ -142,6 +143,8 @@ static void main_deinit(void)
 	if (replicator_db_export(queue, db_path, &error) < 0)
 		e_error(replicator_event, "Couldn't save the state: %s", error);
 	replicator_queue_deinit(&queue);
+	i_free(db_path);
+	i_free(doveadm_socket_path);
 }
 
 int main(int argc, char *argv[])
