@@ -19,11 +19,16 @@ class Result(unittest.TextTestResult):
 
     def _line(self, status, test):
         name = test.id().split(".", 1)[-1]
-        self.stream.write(f"{status} {name} ({time.monotonic() - self._t0:.1f}s)\n")
+        # class set-up failures come without startTest()
+        t0 = getattr(self, "_t0", time.monotonic())
+        self.stream.write(f"{status} {name} ({time.monotonic() - t0:.1f}s)\n")
         self.stream.flush()
+
+    passed = 0
 
     def addSuccess(self, test):
         unittest.TestResult.addSuccess(self, test)
+        self.passed += 1
         self._line("PASS", test)
 
     def addFailure(self, test, err):
@@ -50,8 +55,7 @@ def main():
                                      resultclass=Result)
     res = runner.run(suite)
     failed = len(res.failures) + len(res.errors)
-    passed = res.testsRun - failed - len(res.skipped)
-    print(f"integration: {passed} passed, {failed} failed, "
+    print(f"integration: {res.passed} passed, {failed} failed, "
           f"{len(res.skipped)} skipped")
     return 0 if failed == 0 else 1
 
