@@ -270,13 +270,17 @@ void replicator_admin_user_status_append(
 	string_t *dest, const struct replicator_admin_user_status *status)
 {
 	str_append_tabescaped(dest, status->username);
-	str_printfa(dest, "\t%s\t%lld\t%lld\t%c\t%lld\t%u\n",
+	str_printfa(dest, "\t%s\t%lld\t%lld\t%c\t%lld\t%u\t%lld\t",
 		    replication_priority_to_str(status->priority),
 		    (long long)status->last_fast_sync,
 		    (long long)status->last_full_sync,
 		    status->last_sync_failed ? '1' : '0',
 		    (long long)status->last_successful_sync,
-		    status->next_sync_secs);
+		    status->next_sync_secs,
+		    (long long)status->oldest_change);
+	str_append_tabescaped(dest, status->last_error == NULL ? "" :
+			      status->last_error);
+	str_append_c(dest, '\n');
 }
 
 
@@ -316,6 +320,15 @@ int replicator_admin_user_status_parse(
 					   str_sanitize(args[6], 32));
 		return -1;
 	}
+	status_r->last_error = "";
+	if (args[7] == NULL)
+		return 0;
+	if (replication_timestamp_parse(args[7], "oldest change",
+					&status_r->oldest_change,
+					error_r) < 0)
+		return -1;
+	if (args[8] != NULL)
+		status_r->last_error = args[8];
 	return 0;
 }
 

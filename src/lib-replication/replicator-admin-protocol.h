@@ -119,8 +119,11 @@ int replicator_admin_status_count_parse(const char *const *args,
 /* One row of STATUS <mask>:
    <username> <priority> <last fast sync> <last full sync> <failed: 0|1>
    <last successful sync> <seconds until next sync>
-   Times are UNIX timestamps, 0 for never. A parser accepts and ignores
-   fields after these seven, which a later minor version may add. */
+   [<oldest unreplicated change> <last error>]
+   Times are UNIX timestamps, 0 for never/none. The last two fields are
+   ours: 2.3 clients read the first seven and ignore the rest, and a 2.3
+   server's rows parse with them empty. A parser ignores fields after
+   these, which a later minor version may add. */
 struct replicator_admin_user_status {
 	const char *username;
 	enum replication_priority priority;
@@ -129,6 +132,10 @@ struct replicator_admin_user_status {
 	bool last_sync_failed;
 	time_t last_successful_sync;
 	unsigned int next_sync_secs;
+	/* 0 if nothing is waiting */
+	time_t oldest_change;
+	/* "" if the last sync succeeded */
+	const char *last_error;
 };
 void replicator_admin_user_status_append(
 	string_t *dest, const struct replicator_admin_user_status *status);

@@ -178,6 +178,8 @@ static void test_replicator_admin_user_status(void)
 		.last_sync_failed = TRUE,
 		.last_successful_sync = 1690000000,
 		.next_sync_secs = 300,
+		.oldest_change = 1700000100,
+		.last_error = "peer\tdown",
 	};
 	static const char *const invalid[] = {
 		"user\thigh\t1\t2\t0\t3",
@@ -195,7 +197,8 @@ static void test_replicator_admin_user_status(void)
 	test_begin("replicator admin user status");
 	replicator_admin_user_status_append(str, &status);
 	test_assert_strcmp(str_c(str), "us\001ter\thigh\t1700000001\t"
-			   "1700000000\t1\t1690000000\t300\n");
+			   "1700000000\t1\t1690000000\t300\t1700000100\t"
+			   "peer\001tdown\n");
 	str_truncate(str, str_len(str) - 1);
 	test_assert(replicator_admin_user_status_parse(
 		t_strsplit_tabescaped(str_c(str)), &parsed, &error) == 0);
@@ -207,10 +210,21 @@ static void test_replicator_admin_user_status(void)
 	test_assert(parsed.last_successful_sync ==
 		    status.last_successful_sync);
 	test_assert_ucmp(parsed.next_sync_secs, ==, status.next_sync_secs);
+	test_assert(parsed.oldest_change == status.oldest_change);
+	test_assert_strcmp(parsed.last_error, status.last_error);
 
+	/* a 2.3 server's row */
+	test_assert(replicator_admin_user_status_parse(t_strsplit_tabescaped(
+		"user\tnone\t0\t0\t0\t0\t0"), &parsed, &error) == 0);
+	test_assert(parsed.oldest_change == 0);
+	test_assert_strcmp(parsed.last_error, "");
 	/* fields added by a later version are ignored */
 	test_assert(replicator_admin_user_status_parse(t_strsplit_tabescaped(
-		"user\tnone\t0\t0\t0\t0\t0\tnew"), &parsed, &error) == 0);
+		"user\tnone\t0\t0\t0\t0\t0\t0\t\tnew"), &parsed,
+		&error) == 0);
+	test_assert(replicator_admin_user_status_parse(t_strsplit_tabescaped(
+		"user\tnone\t0\t0\t0\t0\t0\tbad"), &parsed,
+		&error) == -1);
 	for (i = 0; i < N_ELEMENTS(invalid); i++) {
 		test_assert_idx(replicator_admin_user_status_parse(
 			t_strsplit_tabescaped(invalid[i]), &parsed,
