@@ -120,7 +120,7 @@ static void main_init(void)
 	brain = replicator_brain_init(queue, auth, &brain_set,
 				      replicator_event);
 	replicator_notify_conns_init(queue, brain);
-	replicator_admin_conns_init(queue);
+	replicator_admin_conns_init(queue, brain, auth);
 
 	replicator_list_users(NULL);
 	to_relist = timeout_add(REPLICATOR_USERDB_RELIST_INTERVAL_MSECS,

@@ -8,6 +8,7 @@
 #include "replication-settings.h"
 #include "replicator-settings.h"
 #include "replicator-auth-protocol.h"
+#include "replicator-admin-protocol.h"
 #include "replicator-queue.h"
 #include "replicator-auth.h"
 #include "replicator-dsync.h"
@@ -37,10 +38,13 @@ struct replicator_sync_waiter {
 };
 
 struct replicator_sync {
+	struct replicator_sync *prev, *next;
 	struct replicator_brain *brain;
 	struct replicator_user *user;
 	struct event *event;
 	char *replica;
+	/* "full", "incremental" or "normal" once the dsync runs */
+	const char *sync_type;
 	bool full;
 };
 
@@ -52,6 +56,7 @@ struct replicator_brain {
 	struct event *event;
 
 	unsigned int running;
+	struct replicator_sync *syncs;
 	struct timeout *to_fill;
 	HASH_TABLE(char *, struct replicator_replica *) replicas;
 	struct replicator_sync_waiter *waiters;
@@ -143,6 +148,7 @@ static void replicator_sync_end(struct replicator_sync *sync)
 	replicator_queue_push(brain->queue, sync->user);
 	i_assert(brain->running > 0);
 	brain->running--;
+	DLLIST_REMOVE(&brain->syncs, sync);
 	brain->state_dirty = TRUE;
 	replicator_sync_free(&sync);
 	if (!brain->deinitializing)
@@ -243,8 +249,9 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 		(user->replica == NULL ||
 		 strcmp(user->replica, sync->replica) == 0) ?
 		user->state : "";
-	event_add_str(sync->event, "sync_type", sync->full ? "full" :
-		      cmd.state[0] != '\0' ? "incremental" : "normal");
+	sync->sync_type = sync->full ? "full" :
+		cmd.state[0] != '\0' ? "incremental" : "normal";
+	event_add_str(sync->event, "sync_type", sync->sync_type);
 	e_debug(sync->event, "Starting sync");
 	if (replicator_dsync_run(brain->set.doveadm_socket_path, &cmd,
 				 replicator_sync_dsync_callback, sync,
@@ -327,6 +334,7 @@ static void replicator_brain_start(struct replicator_brain *brain,
 	event_set_append_log_prefix(sync->event, t_strdup_printf(
 		"%s: ", user->username));
 	brain->running++;
+	DLLIST_PREPEND(&brain->syncs, sync);
 	replicator_auth_lookup(brain->auth, user->username,
 			       replicator_sync_lookup_callback, sync);
 }
@@ -461,6 +469,46 @@ void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **_waiter)
 	DLLIST_REMOVE(&waiter->brain->waiters, waiter);
 	i_free(waiter->username);
 	i_free(waiter);
+}
+
+void replicator_brain_remove_user(struct replicator_brain *brain,
+				  struct replicator_user **_user)
+{
+	struct replicator_user *user = *_user;
+
+	replicator_brain_answer_waiters(brain, user->username, 0, FALSE, TRUE);
+	replicator_queue_remove(brain->queue, _user);
+	brain->state_dirty = TRUE;
+}
+
+const struct replicator_admin_dsync_status *
+replicator_brain_get_dsync_status(struct replicator_brain *brain,
+				  unsigned int *count_r)
+{
+	ARRAY(struct replicator_admin_dsync_status) rows;
+	struct replicator_admin_dsync_status *row;
+	struct replicator_sync *sync;
+	unsigned int i;
+
+	t_array_init(&rows, brain->set.set->replication_max_conns);
+	for (sync = brain->syncs; sync != NULL; sync = sync->next) {
+		row = array_append_space(&rows);
+		row->username = t_strdup(sync->user->username);
+		if (sync->sync_type == NULL) {
+			row->sync_type = "-";
+			row->status = "Looking up the user";
+		} else {
+			row->sync_type = sync->sync_type;
+			row->status = "Waiting for dsync to finish";
+		}
+	}
+	for (i = brain->running; i < brain->set.set->replication_max_conns; i++) {
+		row = array_append_space(&rows);
+		row->username = "";
+		row->sync_type = "-";
+		row->status = "Idle";
+	}
+	return array_get(&rows, count_r);
 }
 
 bool replicator_brain_state_dirty(struct replicator_brain *brain)

@@ -9,6 +9,8 @@
 struct replicator_queue;
 struct replicator_auth;
 struct replicator_settings;
+struct replicator_user;
+struct replicator_admin_dsync_status;
 
 struct replicator_brain_settings {
 	const struct replicator_settings *set;
@@ -40,6 +42,17 @@ replicator_brain_wait_sync(struct replicator_brain *brain,
 			   replicator_sync_waiter_callback_t *callback,
 			   void *context);
 void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **waiter);
+
+/* Forget a user (REMOVE): its sync waiters are answered with failure. */
+void replicator_brain_remove_user(struct replicator_brain *brain,
+				  struct replicator_user **user);
+
+/* Returns the status of each dsync slot, running ones first, then one
+   "Idle" entry per free slot (replication_max_conns in all). Allocated from
+   the data stack. */
+const struct replicator_admin_dsync_status *
+replicator_brain_get_dsync_status(struct replicator_brain *brain,
+				  unsigned int *count_r);
 
 /* Returns TRUE while the state should be saved (changes since the last
    call to replicator_brain_state_saved()). */
