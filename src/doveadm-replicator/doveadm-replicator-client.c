@@ -13,11 +13,43 @@
 struct doveadm_replicator_conn {
 	struct connection conn;
 	struct ioloop *ioloop;
+	/* error and text outlive the input handlers' data stack frames */
+	pool_t pool;
 	const char *error;
 	const char *text;
+	/* list replies: rows go here */
+	doveadm_replicator_row_callback_t *row_callback;
+	void *context;
 	bool replied:1;
 	bool success:1;
 };
+
+static int doveadm_replicator_list_input(struct doveadm_replicator_conn *conn,
+					 const char *const *args)
+{
+	const char *text, *error;
+	bool success;
+
+	if (replicator_admin_is_list_end(args)) {
+		conn->replied = TRUE;
+		io_loop_stop(conn->ioloop);
+		return 0;
+	}
+	if (args[1] == NULL &&
+	    replicator_admin_result_parse(args, &success, &text, &error) == 0 &&
+	    !success) {
+		/* the request was refused */
+		conn->error = p_strdup_printf(conn->pool,
+					      "Replicator failed: %s", text);
+	} else if (conn->row_callback(args, conn->context, &error) == 0) {
+		return 1;
+	} else {
+		conn->error = p_strdup_printf(conn->pool,
+			"Replicator sent invalid row: %s", error);
+	}
+	io_loop_stop(conn->ioloop);
+	return -1;
+}
 
 static int doveadm_replicator_input_args(struct connection *_conn,
 					 const char *const *args)
@@ -27,13 +59,15 @@ static int doveadm_replicator_input_args(struct connection *_conn,
 	const char *text, *error;
 	bool success;
 
+	if (conn->row_callback != NULL)
+		return doveadm_replicator_list_input(conn, args);
 	if (replicator_admin_result_parse(args, &success, &text, &error) < 0) {
-		conn->error = t_strdup_printf("Replicator sent invalid reply: %s",
-					      error);
+		conn->error = p_strdup_printf(conn->pool,
+			"Replicator sent invalid reply: %s", error);
 	} else {
 		conn->replied = TRUE;
 		conn->success = success;
-		conn->text = t_strdup(text);
+		conn->text = p_strdup(conn->pool, text);
 	}
 	io_loop_stop(conn->ioloop);
 	return 0;
@@ -45,7 +79,8 @@ static void doveadm_replicator_destroy(struct connection *_conn)
 		container_of(_conn, struct doveadm_replicator_conn, conn);
 
 	if (conn->error == NULL) {
-		conn->error = t_strdup_printf("Replicator disconnected: %s",
+		conn->error = p_strdup_printf(conn->pool,
+			"Replicator disconnected: %s",
 			connection_disconnect_reason(_conn));
 	}
 	io_loop_stop(conn->ioloop);
@@ -58,6 +93,8 @@ static const struct connection_vfuncs doveadm_replicator_vfuncs = {
 
 static const struct connection_settings doveadm_replicator_set = {
 	.client = TRUE,
+	/* an empty line ends a list */
+	.allow_empty_args_input = TRUE,
 	.service_name_in = REPLICATOR_ADMIN_SERVICE_NAME_SERVER,
 	.service_name_out = REPLICATOR_ADMIN_SERVICE_NAME_CLIENT,
 	.major_version = REPLICATOR_ADMIN_MAJOR_VERSION,
@@ -66,20 +103,20 @@ static const struct connection_settings doveadm_replicator_set = {
 	.output_max_size = SIZE_MAX,
 };
 
-int doveadm_replicator_client_request(const char *socket_path,
-				      struct event *event,
-				      const struct replicator_admin_request *req,
-				      bool *success_r, const char **text_r,
-				      const char **error_r)
+static int
+doveadm_replicator_run(struct doveadm_replicator_conn *_conn,
+		       const char *socket_path, struct event *event,
+		       const struct replicator_admin_request *req,
+		       const char **error_r)
 {
-	struct doveadm_replicator_conn conn;
+	struct doveadm_replicator_conn conn = *_conn;
 	struct connection_list *list;
 	struct timeout *to;
 	string_t *str;
 	int ret = 0;
 
-	i_zero(&conn);
 	conn.ioloop = io_loop_create();
+	conn.pool = pool_alloconly_create("doveadm replicator client", 256);
 	list = connection_list_init(&doveadm_replicator_set,
 				    &doveadm_replicator_vfuncs);
 	conn.conn.event_parent = event;
@@ -96,11 +133,8 @@ int doveadm_replicator_client_request(const char *socket_path,
 				 io_loop_stop, conn.ioloop);
 		io_loop_run(conn.ioloop);
 		timeout_remove(&to);
-		if (conn.replied) {
-			*success_r = conn.success;
-			*text_r = conn.text;
-		} else {
-			*error_r = conn.error != NULL ? conn.error :
+		if (!conn.replied || conn.error != NULL) {
+			*error_r = conn.error != NULL ? t_strdup(conn.error) :
 				t_strdup_printf("Timed out waiting for %s",
 						socket_path);
 			ret = -1;
@@ -109,5 +143,40 @@ int doveadm_replicator_client_request(const char *socket_path,
 	connection_deinit(&conn.conn);
 	connection_list_deinit(&list);
 	io_loop_destroy(&conn.ioloop);
+	_conn->success = conn.success;
+	_conn->text = t_strdup(conn.text);
+	pool_unref(&conn.pool);
 	return ret;
+}
+
+int doveadm_replicator_client_request(const char *socket_path,
+				      struct event *event,
+				      const struct replicator_admin_request *req,
+				      bool *success_r, const char **text_r,
+				      const char **error_r)
+{
+	struct doveadm_replicator_conn conn;
+
+	i_zero(&conn);
+	if (doveadm_replicator_run(&conn, socket_path, event, req,
+				   error_r) < 0)
+		return -1;
+	*success_r = conn.success;
+	*text_r = conn.text;
+	return 0;
+}
+
+int doveadm_replicator_client_list(const char *socket_path,
+				   struct event *event,
+				   const struct replicator_admin_request *req,
+				   doveadm_replicator_row_callback_t *callback,
+				   void *context, const char **error_r)
+{
+	struct doveadm_replicator_conn conn;
+
+	i_zero(&conn);
+	conn.row_callback = callback;
+	conn.context = context;
+	return doveadm_replicator_run(&conn, socket_path, event, req,
+				      error_r);
 }

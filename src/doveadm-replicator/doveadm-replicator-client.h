@@ -16,4 +16,19 @@ int doveadm_replicator_client_request(const char *socket_path,
 				      bool *success_r, const char **text_r,
 				      const char **error_r);
 
+/* Called for each row of a list reply. Returns 0, or -1 with error_r set
+   to stop reading. */
+typedef int doveadm_replicator_row_callback_t(const char *const *args,
+					      void *context,
+					      const char **error_r);
+
+/* Send a request that is answered with a list: row_callback gets each
+   row's fields. Returns 0 when the whole list arrived, -1 with error_r
+   set otherwise (including a failure result from the replicator). */
+int doveadm_replicator_client_list(const char *socket_path,
+				   struct event *event,
+				   const struct replicator_admin_request *req,
+				   doveadm_replicator_row_callback_t *callback,
+				   void *context, const char **error_r);
+
 #endif

@@ -6,6 +6,7 @@
 #include "str.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
+#include "doveadm-print.h"
 #include "doveadm-settings.h"
 #include "doveadm-protocol.h"
 #include "doveadm-client.h"
@@ -30,12 +31,222 @@ cmd_replicator_socket_path(struct doveadm_cmd_context *cctx)
 			   REPLICATOR_ADMIN_SOCKET_NAME, NULL);
 }
 
-static void cmd_replicator_unavailable(struct doveadm_cmd_context *cctx)
+static void cmd_replicator_failed(struct doveadm_cmd_context *cctx,
+				  const char *error)
 {
-	/* FIXME: the admin client arrives with the admin surface */
-	e_error(cctx->event, "%s: not available in this build yet",
-		cctx->cmd->name);
-	doveadm_exit_code = EX_UNAVAILABLE;
+	e_error(cctx->event, "%s", error);
+	doveadm_exit_code = EX_TEMPFAIL;
+}
+
+/* Run a request answered with a result; returns the text after "+". */
+static bool
+cmd_replicator_request(struct doveadm_cmd_context *cctx,
+		       const struct replicator_admin_request *req,
+		       const char **text_r)
+{
+	const char *error;
+	bool success;
+
+	if (doveadm_replicator_client_request(cmd_replicator_socket_path(cctx),
+					      cctx->event, req, &success,
+					      text_r, &error) < 0) {
+		cmd_replicator_failed(cctx, error);
+		return FALSE;
+	}
+	if (!success) {
+		e_error(cctx->event, "Replicator failed: %s", *text_r);
+		doveadm_exit_code = EX_USAGE;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static bool cmd_replicator_get_mask(struct doveadm_cmd_context *cctx,
+				    const char *param, const char **mask_r)
+{
+	if (!doveadm_cmd_param_str(cctx, param, mask_r) || **mask_r == '\0') {
+		e_error(cctx->event, "%s: missing %s", cctx->cmd->name, param);
+		doveadm_exit_code = EX_USAGE;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* "time ago" as 2.3 printed it: HH:MM:SS, or "-" for never */
+static const char *cmd_replicator_time_ago(time_t t)
+{
+	time_t diff;
+
+	if (t == 0)
+		return "-";
+	diff = ioloop_time > t ? ioloop_time - t : 0;
+	return t_strdup_printf("%02d:%02d:%02d", (int)(diff / 3600),
+			       (int)(diff / 60 % 60), (int)(diff % 60));
+}
+
+static const char *cmd_replicator_secs(unsigned int secs)
+{
+	return t_strdup_printf("%02u:%02u:%02u", secs / 3600,
+			       secs / 60 % 60, secs % 60);
+}
+
+static int cmd_replicator_status_count_row(const char *const *args,
+					   void *context ATTR_UNUSED,
+					   const char **error_r)
+{
+	const char *label;
+	unsigned int count;
+
+	if (replicator_admin_status_count_parse(args, &label, &count,
+						error_r) < 0)
+		return -1;
+	doveadm_print(label);
+	doveadm_print_num(count);
+	return 0;
+}
+
+static int cmd_replicator_user_status_row(const char *const *args,
+					  void *context ATTR_UNUSED,
+					  const char **error_r)
+{
+	struct replicator_admin_user_status status;
+
+	if (replicator_admin_user_status_parse(args, &status, error_r) < 0)
+		return -1;
+	doveadm_print(status.username);
+	doveadm_print(replication_priority_to_str(status.priority));
+	doveadm_print(cmd_replicator_time_ago(status.last_fast_sync));
+	doveadm_print(cmd_replicator_time_ago(status.last_full_sync));
+	doveadm_print(cmd_replicator_time_ago(status.last_successful_sync));
+	doveadm_print(status.last_sync_failed ? "y" : "-");
+	doveadm_print(cmd_replicator_secs(status.next_sync_secs));
+	doveadm_print(cmd_replicator_time_ago(status.oldest_change));
+	doveadm_print(status.last_error[0] == '\0' ? "-" :
+		      status.last_error);
+	return 0;
+}
+
+static void cmd_replicator_status(struct doveadm_cmd_context *cctx)
+{
+	struct replicator_admin_request req;
+	doveadm_replicator_row_callback_t *callback;
+	const char *error;
+
+	i_zero(&req);
+	req.cmd = REPLICATOR_ADMIN_CMD_STATUS;
+	if (doveadm_cmd_param_str(cctx, "user-mask", &req.mask) &&
+	    req.mask[0] == '\0')
+		req.mask = NULL;
+
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	if (req.mask == NULL) {
+		doveadm_print_header("field", "field",
+				     DOVEADM_PRINT_HEADER_FLAG_HIDE_TITLE);
+		doveadm_print_header("value", "value",
+				     DOVEADM_PRINT_HEADER_FLAG_HIDE_TITLE);
+		callback = cmd_replicator_status_count_row;
+	} else {
+		doveadm_print_header("username", "username",
+				     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+		doveadm_print_header_simple("priority");
+		doveadm_print_header_simple("fast sync");
+		doveadm_print_header_simple("full sync");
+		doveadm_print_header_simple("success sync");
+		doveadm_print_header_simple("failed");
+		doveadm_print_header_simple("next sync secs");
+		doveadm_print_header_simple("waiting");
+		doveadm_print_header_simple("last error");
+		callback = cmd_replicator_user_status_row;
+	}
+	if (doveadm_replicator_client_list(cmd_replicator_socket_path(cctx),
+					   cctx->event, &req, callback, NULL,
+					   &error) < 0)
+		cmd_replicator_failed(cctx, error);
+}
+
+static int cmd_replicator_dsync_status_row(const char *const *args,
+					   void *context ATTR_UNUSED,
+					   const char **error_r)
+{
+	struct replicator_admin_dsync_status status;
+
+	if (replicator_admin_dsync_status_parse(args, &status, error_r) < 0)
+		return -1;
+	doveadm_print(status.username);
+	doveadm_print(status.sync_type);
+	doveadm_print(status.status);
+	return 0;
+}
+
+static void cmd_replicator_dsync_status(struct doveadm_cmd_context *cctx)
+{
+	struct replicator_admin_request req;
+	const char *error;
+
+	i_zero(&req);
+	req.cmd = REPLICATOR_ADMIN_CMD_STATUS_DSYNC;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	doveadm_print_header("username", "username",
+			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+	doveadm_print_header_simple("type");
+	doveadm_print_header_simple("status");
+	if (doveadm_replicator_client_list(cmd_replicator_socket_path(cctx),
+					   cctx->event, &req,
+					   cmd_replicator_dsync_status_row,
+					   NULL, &error) < 0)
+		cmd_replicator_failed(cctx, error);
+}
+
+static void cmd_replicator_replicate(struct doveadm_cmd_context *cctx)
+{
+	struct replicator_admin_request req;
+	const char *priority = "low", *text;
+
+	i_zero(&req);
+	req.cmd = REPLICATOR_ADMIN_CMD_REPLICATE;
+	if (!cmd_replicator_get_mask(cctx, "user-mask", &req.mask))
+		return;
+	(void)doveadm_cmd_param_bool(cctx, "full-sync", &req.full_sync);
+	(void)doveadm_cmd_param_str(cctx, "priority", &priority);
+	if (replication_priority_parse(priority, &req.priority) < 0) {
+		e_error(cctx->event, "Invalid priority: %s", priority);
+		doveadm_exit_code = EX_USAGE;
+		return;
+	}
+	if (!cmd_replicator_request(cctx, &req, &text))
+		return;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+	doveadm_print_header("result", "result",
+			     DOVEADM_PRINT_HEADER_FLAG_HIDE_TITLE);
+	doveadm_print(t_strdup_printf("%s users updated", text));
+}
+
+static void cmd_replicator_add(struct doveadm_cmd_context *cctx)
+{
+	struct replicator_admin_request req;
+	const char *text;
+
+	i_zero(&req);
+	req.cmd = REPLICATOR_ADMIN_CMD_ADD;
+	if (cmd_replicator_get_mask(cctx, "user-mask", &req.mask))
+		(void)cmd_replicator_request(cctx, &req, &text);
+}
+
+static void cmd_replicator_remove(struct doveadm_cmd_context *cctx)
+{
+	struct replicator_admin_request req;
+	const char *text, *error;
+
+	i_zero(&req);
+	req.cmd = REPLICATOR_ADMIN_CMD_REMOVE;
+	if (!cmd_replicator_get_mask(cctx, "user", &req.username))
+		return;
+	if (replication_username_verify(req.username, &error) < 0) {
+		e_error(cctx->event, "%s", error);
+		doveadm_exit_code = EX_USAGE;
+		return;
+	}
+	(void)cmd_replicator_request(cctx, &req, &text);
 }
 
 /* replicator notify [-f] <user> <state>: a peer synced <user> to us */
@@ -173,7 +384,7 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 static struct doveadm_cmd_ver2 doveadm_replicator_cmds[] = {
 {
 	.name = "replicator status",
-	.cmd = cmd_replicator_unavailable,
+	.cmd = cmd_replicator_status,
 	.usage = "[-a <replicator socket path>] [<user mask>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
@@ -182,7 +393,7 @@ DOVEADM_CMD_PARAMS_END
 },
 {
 	.name = "replicator dsync-status",
-	.cmd = cmd_replicator_unavailable,
+	.cmd = cmd_replicator_dsync_status,
 	.usage = "[-a <replicator socket path>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
@@ -190,7 +401,7 @@ DOVEADM_CMD_PARAMS_END
 },
 {
 	.name = "replicator replicate",
-	.cmd = cmd_replicator_unavailable,
+	.cmd = cmd_replicator_replicate,
 	.usage = "[-a <replicator socket path>] [-f] [-p <priority>] <user mask>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
@@ -201,7 +412,7 @@ DOVEADM_CMD_PARAMS_END
 },
 {
 	.name = "replicator add",
-	.cmd = cmd_replicator_unavailable,
+	.cmd = cmd_replicator_add,
 	.usage = "[-a <replicator socket path>] <user mask>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
@@ -210,7 +421,7 @@ DOVEADM_CMD_PARAMS_END
 },
 {
 	.name = "replicator remove",
-	.cmd = cmd_replicator_unavailable,
+	.cmd = cmd_replicator_remove,
 	.usage = "[-a <replicator socket path>] <username>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
