@@ -195,7 +195,8 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		replicator_sync_end(sync);
 		return;
 	}
-	if (result == REPLICATOR_DSYNC_RESULT_NOUSER) {
+	if (result == REPLICATOR_DSYNC_RESULT_NOUSER ||
+	    result == REPLICATOR_DSYNC_RESULT_REFUSED) {
 		e_debug(e->event(), "Sync failed: %s", error);
 		replicator_sync_drop_user(sync, error);
 		return;

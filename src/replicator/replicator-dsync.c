@@ -41,6 +41,11 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 		result = REPLICATOR_DSYNC_RESULT_NOUSER;
 		error = "Unknown user";
 		break;
+	case EX_NOPERM:
+		/* the replica's doveadm plugin refused the incoming dsync */
+		result = REPLICATOR_DSYNC_RESULT_REFUSED;
+		error = "The replica refuses the user (noreplicate)";
+		break;
 	case DOVEADM_CLIENT_EXIT_CODE_DISCONNECTED:
 		result = REPLICATOR_DSYNC_RESULT_FAILED;
 		error = t_strdup_printf("doveadm server disconnected: %s",

@@ -10,6 +10,8 @@ enum replicator_dsync_result {
 	REPLICATOR_DSYNC_RESULT_OK,
 	/* the user doesn't exist (here or on the replica) */
 	REPLICATOR_DSYNC_RESULT_NOUSER,
+	/* the replica refuses the user (noreplicate there) */
+	REPLICATOR_DSYNC_RESULT_REFUSED,
 	REPLICATOR_DSYNC_RESULT_FAILED,
 };
 

@@ -263,3 +263,28 @@ class AdminTest(PairTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PeerRefusalTest(PairTestCase):
+    """userb has noreplicate on b only: b refuses a's syncs of userb and a
+    drops the user."""
+    ROOT = ROOT + "-refusal"
+    INDEX = 10
+    USERDB_B = {"userb": {"noreplicate": "yes"}}
+
+    def test_noreplicate_peer_refuses_and_initiator_drops_user(self):
+        self.a.lmtp_deliver("userb", "refused")
+        wait_until("b refused the incoming dsync", lambda:
+                   "Refusing incoming dsync: noreplicate is set" in
+                   self.b.log_text(), timeout=60)
+        wait_until("a dropped userb", lambda:
+                   "userb: Removing user from replication: The replica "
+                   "refuses the user" in self.a.log_text(), timeout=60)
+        self.assertEqual(self.b.snapshot("userb").get("INBOX", set()),
+                         set())
+        status = self.a.doveadm("-f", "json", "replicator", "status",
+                                "userb").stdout
+        self.assertEqual(json.loads(status), [])
+        # other users still replicate
+        self.a.lmtp_deliver("usera", "still-works")
+        wait_equal(self.a, self.b, "usera")
