@@ -18,7 +18,6 @@
 #define AGGREGATOR_RECONNECT_MAX_MSECS (10 * 1000)
 
 struct aggregator_sync_request {
-	struct aggregator_replicator_client *client;
 	uint32_t id;
 	char *username;
 	aggregator_sync_callback_t *callback;
@@ -373,7 +372,6 @@ aggregator_replicator_sync(struct aggregator_replicator_client *client,
 		return NULL;
 	}
 	req = i_new(struct aggregator_sync_request, 1);
-	req->client = client;
 	if (++client->last_sync_id == 0)
 		client->last_sync_id = 1;
 	req->id = client->last_sync_id;
