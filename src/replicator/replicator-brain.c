@@ -164,9 +164,8 @@ static void replicator_sync_drop_user(struct replicator_sync *sync,
 	struct replicator_user *user = sync->user;
 
 	e_info(sync->event, "Removing user from replication: %s", reason);
-	replicator_brain_answer_waiters(brain, user->username, 0, FALSE, TRUE);
 	if (!replicator_user_is_removed(user))
-		replicator_queue_remove(brain->queue, &user);
+		replicator_brain_remove_user(brain, &user);
 	replicator_sync_end(sync);
 }
 
