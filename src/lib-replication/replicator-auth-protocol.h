@@ -59,6 +59,10 @@ void replicator_auth_list_request_append(string_t *dest, unsigned int id,
 int replicator_auth_reply_parse(const char *const *args,
 				struct replicator_auth_reply *reply_r,
 				const char **error_r);
+/* userdb fields the replicator reads */
+#define REPLICATOR_AUTH_FIELD_MAIL_REPLICA "mail_replica"
+#define REPLICATOR_AUTH_FIELD_NOREPLICATE "noreplicate"
+
 /* Returns the value of key in USER reply fields, or NULL. */
 const char *replicator_auth_field_find(const char *const *fields,
 				       const char *key);

@@ -57,6 +57,8 @@ void replicator_dsync_cmd_append(string_t *dest,
 	}
 	if (cmd->full_sync)
 		str_append(dest, "\t-f");
+	if (cmd->timeout_secs > 0)
+		str_printfa(dest, "\t-T\t%u", cmd->timeout_secs);
 	/* options before the destination: sync takes no unordered ones */
 	str_append(dest, "\t-s\t");
 	str_append_tabescaped(dest, cmd->state);
@@ -76,24 +78,24 @@ int replicator_replica_addr_parse(const char *replica,
 		addr_r->ssl = TRUE;
 	else if (!str_begins(replica, "tcp:", &rest))
 		return 0;
+	if (strchr(rest, '/') != NULL) {
+		/* dsync takes it as a doveadm-server unix socket */
+		return 0;
+	}
 	if (rest[0] == '[') {
 		/* [ipv6]:port */
 		const char *end = strchr(rest, ']');
-		if (end == NULL) {
+		if (end == NULL || end[1] != ':') {
 			*error_r = t_strdup_printf("Invalid replica %s: "
-						   "missing ]", replica);
+				"an IPv6 address needs [brackets] and a port",
+				replica);
 			return -1;
 		}
 		host = t_strdup_until(rest + 1, end);
-		if (end[1] == ':')
-			port_str = end + 2;
-		else if (end[1] != '\0') {
-			*error_r = t_strdup_printf("Invalid replica %s",
-						   replica);
-			return -1;
-		}
+		port_str = end + 2;
 	} else {
-		const char *p = strchr(rest, ':');
+		/* as dsync does: the port follows the last colon */
+		const char *p = strrchr(rest, ':');
 		if (p == NULL)
 			host = rest;
 		else {

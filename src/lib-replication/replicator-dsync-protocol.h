@@ -1,12 +1,14 @@
 #ifndef REPLICATOR_DSYNC_PROTOCOL_H
 #define REPLICATOR_DSYNC_PROTOCOL_H
 
+#include "doveadm-protocol.h"
+
 /* The doveadm-server commands of replication (the doveadm protocol itself
    is libdovecot's doveadm-client):
 
    One user's dsync, sent by the replicator to the local doveadm-server:
      <flags> TAB <username> TAB sync {TAB <parameter>} [TAB -f]
-       TAB -s TAB <state> TAB <replica> LF
+       [TAB -T TAB <secs>] TAB -s TAB <state> TAB <replica> LF
    The server prints the new state as one field and ends with its exit
    code.
 
@@ -36,7 +38,20 @@ struct replicator_dsync_cmd {
 	const char *state;
 	/* destination: tcp:host[:port], tcps:host[:port], remote:... */
 	const char *replica;
+	/* dsync's I/O timeout (-T), 0 for dsync's default */
+	unsigned int timeout_secs;
 };
+
+/* The exit code with which the replica's doveadm plugin refuses an
+   incoming replication dsync of a noreplicate user. Dovecot 2.4's doveadm
+   protocol carries only the exit codes of its own table, and dsync itself
+   never exits with this one (it exists for expired credentials), so unlike
+   EX_NOPERM (any permission error) it can't be confused with a failure. */
+#define REPLICATOR_DSYNC_EX_REFUSED DOVEADM_EX_EXPIRED
+
+/* doveadm-server rejects command lines over 1 MiB: a dsync state longer
+   than this is not sent (the sync runs without it). */
+#define REPLICATOR_DSYNC_STATE_MAX_LENGTH (900 * 1024)
 
 /* names of the doveadm commands */
 #define REPLICATOR_DOVEADM_CMD_NOTIFY "replicator notify"
@@ -50,9 +65,11 @@ struct replicator_replica_addr {
 	bool ssl;
 };
 
-/* Parse a tcp:host[:port] or tcps:host[:port] replica. Returns 1 if
-   parsed, 0 if the replica is of another kind (remote:, a path), -1 with
-   error_r set if invalid. */
+/* Parse a tcp:host[:port] or tcps:host[:port] replica the way dsync does
+   (the port follows the last colon; an IPv6 address needs brackets and a
+   port: tcp:[::1]:12345). Returns 1 if parsed, 0 if the replica is of
+   another kind (remote:, or tcp:/path, a unix socket), -1 with error_r set
+   if invalid. */
 int replicator_replica_addr_parse(const char *replica,
 				  struct replicator_replica_addr *addr_r,
 				  const char **error_r);

@@ -44,6 +44,11 @@ static void test_replicator_dsync_cmd(void)
 	replicator_dsync_cmd_append(str, &cmd);
 	test_assert_strcmp(str_c(str), "\tus\001ter\tsync\t-N\t-l\t30\t-f\t-s\t"
 			   "AQAA\ttcp:127.0.0.1:24502\n");
+	str_truncate(str, 0);
+	cmd.timeout_secs = 600;
+	replicator_dsync_cmd_append(str, &cmd);
+	test_assert_strcmp(str_c(str), "\tus\001ter\tsync\t-N\t-l\t30\t-f\t"
+			   "-T\t600\t-s\tAQAA\ttcp:127.0.0.1:24502\n");
 	test_end();
 }
 
@@ -73,7 +78,12 @@ static void test_replicator_replica_addr_parse(void)
 		{ "tcp:127.0.0.1:24502", 1, "127.0.0.1", 24502, FALSE },
 		{ "tcps:host:993", 1, "host", 993, TRUE },
 		{ "tcp:[::1]:12345", 1, "::1", 12345, FALSE },
-		{ "tcp:[::1]", 1, "::1", 0, FALSE },
+		/* dsync can't use these: the port follows the last colon */
+		{ "tcp:[::1]", -1, NULL, 0, FALSE },
+		{ "tcp:[::1]x", -1, NULL, 0, FALSE },
+		{ "tcp:::1:12345", 1, "::1", 12345, FALSE },
+		/* a doveadm-server unix socket */
+		{ "tcp:/var/run/dovecot/doveadm-server", 0, NULL, 0, FALSE },
 		{ "remote:vmail@host", 0, NULL, 0, FALSE },
 		{ "sdbox:/var/mail", 0, NULL, 0, FALSE },
 		{ "tcp:", -1, NULL, 0, FALSE },
