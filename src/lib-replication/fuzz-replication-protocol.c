@@ -16,6 +16,7 @@ FUZZ_BEGIN_STR(const char *line)
 	const char *const *args = t_strsplit_tabescaped(line);
 	struct replication_notify_request notify_req;
 	struct replicator_notify_request repl_req;
+	struct replicator_notify_reply notify_reply;
 	struct replicator_admin_request admin_req;
 	struct replicator_admin_user_status user_status;
 	struct replicator_admin_dsync_status dsync_status;
@@ -24,7 +25,6 @@ FUZZ_BEGIN_STR(const char *line)
 	string_t *str = t_str_new(128);
 	const char *error, *text, *label;
 	unsigned int count;
-	uint32_t id;
 	bool success;
 
 	if (replication_notify_request_parse(args, &notify_req, &error) == 0) {
@@ -37,7 +37,7 @@ FUZZ_BEGIN_STR(const char *line)
 						 repl_req.priority,
 						 repl_req.id);
 	}
-	(void)replicator_notify_reply_parse(args, &id, &success, &error);
+	(void)replicator_notify_reply_parse(args, &notify_reply, &error);
 	if (replicator_admin_request_parse(args, &admin_req, &error) == 0)
 		replicator_admin_request_append(str, &admin_req);
 	(void)replicator_admin_result_parse(args, &success, &text, &error);

@@ -98,23 +98,40 @@ void replicator_notify_reply_append(string_t *dest, uint32_t id, bool success)
 	str_printfa(dest, "%c\t%u\n", success ? '+' : '-', id);
 }
 
-int replicator_notify_reply_parse(const char *const *args, uint32_t *id_r,
-				  bool *success_r, const char **error_r)
+void replicator_notify_ack_append(string_t *dest, uint64_t count)
 {
-	/* +|- <id> */
+	str_printfa(dest, "A\t%"PRIu64"\n", count);
+}
+
+int replicator_notify_reply_parse(const char *const *args,
+				  struct replicator_notify_reply *reply_r,
+				  const char **error_r)
+{
+	i_zero(reply_r);
+	/* +|- <id>, or A <count> */
 	if (str_array_length(args) != 2) {
 		*error_r = t_strdup_printf("Expected 2 reply fields, got %u",
 					   str_array_length(args));
 		return -1;
 	}
+	if (strcmp(args[0], "A") == 0) {
+		reply_r->type = REPLICATOR_NOTIFY_REPLY_ACK;
+		if (str_to_uint64(args[1], &reply_r->count) < 0) {
+			*error_r = t_strdup_printf("Invalid count '%s'",
+				str_sanitize(args[1], 32));
+			return -1;
+		}
+		return 0;
+	}
+	reply_r->type = REPLICATOR_NOTIFY_REPLY_SYNC;
 	if (strcmp(args[0], "+") == 0)
-		*success_r = TRUE;
+		reply_r->success = TRUE;
 	else if (strcmp(args[0], "-") == 0)
-		*success_r = FALSE;
+		reply_r->success = FALSE;
 	else {
 		*error_r = t_strdup_printf("Invalid reply status '%s'",
 					   str_sanitize(args[0], 32));
 		return -1;
 	}
-	return parse_id(args[1], id_r, error_r);
+	return parse_id(args[1], &reply_r->id, error_r);
 }

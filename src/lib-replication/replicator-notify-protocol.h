@@ -14,13 +14,22 @@ enum replicator_notify_cmd {
 	   the reply echoes. */
 	REPLICATOR_NOTIFY_CMD_UPDATE = 'U',
 };
-/* Replies, only to sync requests:
+/* Replies to sync requests:
      "+" TAB <id> LF   the user was replicated after the request
-     "-" TAB <id> LF   replication failed or the user is gone */
+     "-" TAB <id> LF   replication failed or the user is gone
+   and, to an aggregator that announced minor version 1 or later,
+   acknowledgements:
+     "A" TAB <count> LF  the first <count> requests of this connection are
+                         saved: they survive a replicator crash
+   Requests not acknowledged when the connection is lost are sent again
+   (priority updates are idempotent). Dovecot 2.3's aggregator announces
+   1.0 and gets no acknowledgements. */
 
 #define REPLICATOR_NOTIFY_SERVICE_NAME "replicator-notify"
 #define REPLICATOR_NOTIFY_MAJOR_VERSION 1
-#define REPLICATOR_NOTIFY_MINOR_VERSION 0
+#define REPLICATOR_NOTIFY_MINOR_VERSION 1
+/* the first minor version that gets acknowledgements */
+#define REPLICATOR_NOTIFY_MINOR_VERSION_ACK 1
 /* Longest line accepted by either side, LF included. */
 #define REPLICATOR_NOTIFY_MAX_LINE_LENGTH 65536
 
@@ -47,11 +56,28 @@ int replicator_notify_request_parse(const char *const *args,
 				    struct replicator_notify_request *req_r,
 				    const char **error_r);
 
+enum replicator_notify_reply_type {
+	REPLICATOR_NOTIFY_REPLY_SYNC,
+	REPLICATOR_NOTIFY_REPLY_ACK,
+};
+
+struct replicator_notify_reply {
+	enum replicator_notify_reply_type type;
+	/* SYNC: the request and its outcome */
+	uint32_t id;
+	bool success;
+	/* ACK: requests saved so far on the connection */
+	uint64_t count;
+};
+
 /* Append a reply line (with LF) to the sync request id. */
 void replicator_notify_reply_append(string_t *dest, uint32_t id, bool success);
-/* Parse the tab-split fields of a reply line. Returns 0 on success, -1 with
-   error_r set. */
-int replicator_notify_reply_parse(const char *const *args, uint32_t *id_r,
-				  bool *success_r, const char **error_r);
+/* Append an acknowledgement line (with LF). */
+void replicator_notify_ack_append(string_t *dest, uint64_t count);
+/* Parse the tab-split fields of a reply or acknowledgement line. Returns 0
+   on success, -1 with error_r set. */
+int replicator_notify_reply_parse(const char *const *args,
+				  struct replicator_notify_reply *reply_r,
+				  const char **error_r);
 
 #endif

@@ -109,37 +109,51 @@ static void test_replicator_notify_reply(void)
 	static const struct {
 		const char *line;
 		int ret;
+		enum replicator_notify_reply_type type;
 		uint32_t id;
 		bool success;
+		uint64_t count;
 	} tests[] = {
-		{ "+\t1", 0, 1, TRUE },
-		{ "-\t42", 0, 42, FALSE },
-		{ "+", -1, 0, FALSE },
-		{ "+\t0", -1, 0, FALSE },
-		{ "+\t1\t2", -1, 0, FALSE },
-		{ "OK\t1", -1, 0, FALSE },
-		{ "", -1, 0, FALSE },
+		{ "+\t1", 0, REPLICATOR_NOTIFY_REPLY_SYNC, 1, TRUE, 0 },
+		{ "-\t42", 0, REPLICATOR_NOTIFY_REPLY_SYNC, 42, FALSE, 0 },
+		{ "A\t0", 0, REPLICATOR_NOTIFY_REPLY_ACK, 0, FALSE, 0 },
+		{ "A\t18446744073709551615", 0, REPLICATOR_NOTIFY_REPLY_ACK,
+		  0, FALSE, 18446744073709551615ULL },
+		{ "A\t18446744073709551616", -1, 0, 0, FALSE, 0 },
+		{ "A\t-1", -1, 0, 0, FALSE, 0 },
+		{ "A", -1, 0, 0, FALSE, 0 },
+		{ "A\t1\t2", -1, 0, 0, FALSE, 0 },
+		{ "+", -1, 0, 0, FALSE, 0 },
+		{ "+\t0", -1, 0, 0, FALSE, 0 },
+		{ "+\t1\t2", -1, 0, 0, FALSE, 0 },
+		{ "OK\t1", -1, 0, 0, FALSE, 0 },
+		{ "", -1, 0, 0, FALSE, 0 },
 	};
+	struct replicator_notify_reply reply;
 	string_t *str = t_str_new(32);
 	const char *error;
-	uint32_t id;
-	bool success;
 	unsigned int i;
 
 	test_begin("replicator notify reply");
 	for (i = 0; i < N_ELEMENTS(tests); i++) {
 		int ret = replicator_notify_reply_parse(
-			t_strsplit_tabescaped(tests[i].line), &id, &success,
-			&error);
+			t_strsplit_tabescaped(tests[i].line), &reply, &error);
 		test_assert_cmp_idx(ret, ==, tests[i].ret, i);
-		if (ret == 0) {
-			test_assert_cmp_idx(id, ==, tests[i].id, i);
-			test_assert_idx(success == tests[i].success, i);
-			str_truncate(str, 0);
-			replicator_notify_reply_append(str, id, success);
-			test_assert_strcmp_idx(str_c(str),
-				t_strconcat(tests[i].line, "\n", NULL), i);
+		if (ret != 0)
+			continue;
+		test_assert_idx(reply.type == tests[i].type, i);
+		str_truncate(str, 0);
+		if (reply.type == REPLICATOR_NOTIFY_REPLY_ACK) {
+			test_assert_idx(reply.count == tests[i].count, i);
+			replicator_notify_ack_append(str, reply.count);
+		} else {
+			test_assert_cmp_idx(reply.id, ==, tests[i].id, i);
+			test_assert_idx(reply.success == tests[i].success, i);
+			replicator_notify_reply_append(str, reply.id,
+						       reply.success);
 		}
+		test_assert_strcmp_idx(str_c(str),
+			t_strconcat(tests[i].line, "\n", NULL), i);
 	}
 	test_end();
 }
@@ -150,8 +164,8 @@ static void test_replicator_notify_handshake(void)
 
 	test_begin("replicator notify handshake");
 	replicator_notify_handshake_append(str);
-	/* exactly what Dovecot 2.3's aggregator sent */
-	test_assert_strcmp(str_c(str), "VERSION\treplicator-notify\t1\t0\n");
+	/* Dovecot 2.3's aggregator sent 1.0: the same major version */
+	test_assert_strcmp(str_c(str), "VERSION\treplicator-notify\t1\t1\n");
 	test_end();
 }
 
