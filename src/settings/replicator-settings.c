@@ -64,6 +64,7 @@ static const struct setting_define replicator_setting_defines[] = {
 	DEF(STR, replication_full_sync_interval),
 	DEF(UINT, replication_max_conns),
 	DEF(STR, replication_dsync_parameters),
+	DEF(TIME, replication_dsync_timeout),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -73,6 +74,7 @@ static const struct replicator_settings replicator_default_settings = {
 	/* 2.3 had "-d -N -l 30 -U": 2.4 removed -d and -U, so the replicator
 	   passes the destination itself */
 	.replication_dsync_parameters = "-N -l 30",
+	.replication_dsync_timeout = 30 * 60,
 };
 
 static bool replicator_settings_check(void *_set, pool_t pool ATTR_UNUSED,
@@ -86,6 +88,11 @@ static bool replicator_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 				       &error) < 0) {
 		*error_r = t_strdup_printf(
 			"Invalid replication_full_sync_interval: %s", error);
+		return FALSE;
+	}
+	if (set->parsed_full_sync_interval_secs == 0) {
+		/* every user would always be due: endless full syncs */
+		*error_r = "replication_full_sync_interval must not be 0";
 		return FALSE;
 	}
 	return TRUE;

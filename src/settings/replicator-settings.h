@@ -17,6 +17,10 @@ struct replicator_settings {
 	unsigned int replication_max_conns;
 	/* Extra doveadm sync parameters, separated by spaces. */
 	const char *replication_dsync_parameters;
+	/* The longest a dsync may run: the replicator then gives up on it
+	   (the user is retried with backoff). Also dsync's own I/O timeout
+	   (-T). 0 = no limit. */
+	unsigned int replication_dsync_timeout;
 
 	/* parsed: */
 	unsigned int parsed_full_sync_interval_secs;
