@@ -32,20 +32,7 @@ replicator_db_import_record(struct replicator_queue *queue,
 		user = replicator_queue_get(queue, rec->username);
 	if (user->popped)
 		return;
-
-	user->priority = rec->priority;
-	user->last_update = rec->last_update;
-	user->last_fast_sync = rec->last_fast_sync;
-	user->last_full_sync = rec->last_full_sync;
-	user->last_successful_sync = rec->last_successful_sync;
-	user->last_sync_failed = rec->last_sync_failed;
-	if (rec->priority != REPLICATION_PRIORITY_NONE)
-		user->oldest_change = rec->last_update;
-	i_free(user->state);
-	user->state = i_strdup_empty(rec->state);
-	i_free(user->replica);
-	user->replica = i_strdup_empty(rec->replica);
-	replicator_queue_reposition(queue, user);
+	replicator_queue_import(queue, user, rec);
 }
 
 int replicator_db_import(struct replicator_queue *queue, const char *path,
@@ -109,7 +96,7 @@ int replicator_db_export(struct replicator_queue *queue, const char *path,
 	while ((user = replicator_queue_iter_next(iter)) != NULL) {
 		const struct replicator_db_record rec = {
 			.username = user->username,
-			.priority = user->priority,
+			.priority = replicator_user_saved_priority(user),
 			.last_update = user->last_update,
 			.last_fast_sync = user->last_fast_sync,
 			.last_full_sync = user->last_full_sync,

@@ -4,6 +4,7 @@
 #include "ioloop.h"
 #include "hash.h"
 #include "priorityq.h"
+#include "replicator-db-record.h"
 #include "replicator-queue.h"
 
 /* head start per priority level for pending requests */
@@ -16,6 +17,7 @@ struct replicator_queue {
 	struct priorityq *pq;
 	HASH_TABLE(char *, struct replicator_user *) users;
 	unsigned int full_sync_interval;
+	unsigned int last_user_id;
 
 	replicator_queue_change_callback_t *change_callback;
 	void *change_context;
@@ -40,8 +42,13 @@ replicator_user_next_sync_time(const struct replicator_queue *queue,
 			t = user->last_update - (time_t)user->priority *
 				REPLICATOR_PRIORITY_HEAD_START_SECS;
 		}
+		/* new changes don't bypass a failing user's backoff */
+		if (user->last_sync_failed)
+			t = I_MAX(t, user->last_fast_sync + user->retry_secs);
 	} else if (user->last_sync_failed) {
 		t = user->last_fast_sync + user->retry_secs;
+	} else if (user->force_full_sync) {
+		t = user->last_update;
 	} else {
 		t = user->last_full_sync + queue->full_sync_interval;
 	}
@@ -134,6 +141,7 @@ replicator_queue_get(struct replicator_queue *queue, const char *username)
 	if (user == NULL) {
 		user = i_new(struct replicator_user, 1);
 		user->username = i_strdup(username);
+		user->id = ++queue->last_user_id;
 		user->last_update = ioloop_time;
 		hash_table_insert(queue->users, user->username, user);
 		replicator_queue_insert(queue, user);
@@ -142,8 +150,8 @@ replicator_queue_get(struct replicator_queue *queue, const char *username)
 	return user;
 }
 
-void replicator_queue_reposition(struct replicator_queue *queue,
-				 struct replicator_user *user)
+static void replicator_queue_reposition(struct replicator_queue *queue,
+					struct replicator_user *user)
 {
 	if (!user->popped) {
 		priorityq_remove(queue->pq, &user->item);
@@ -162,6 +170,20 @@ void replicator_queue_update(struct replicator_queue *queue,
 		return;
 	user->priority = priority;
 	user->last_update = ioloop_time;
+	replicator_queue_reposition(queue, user);
+}
+
+void replicator_queue_force_full_sync(struct replicator_queue *queue,
+				      struct replicator_user *user)
+{
+	user->force_full_sync = TRUE;
+	replicator_queue_reposition(queue, user);
+}
+
+void replicator_queue_postpone(struct replicator_queue *queue,
+			       struct replicator_user *user, time_t until)
+{
+	user->not_before = until;
 	replicator_queue_reposition(queue, user);
 }
 
@@ -240,22 +262,53 @@ void replicator_queue_push(struct replicator_queue *queue,
 bool replicator_queue_sync_started(struct replicator_queue *queue,
 				   struct replicator_user *user)
 {
-	bool full;
-
 	i_assert(user->popped);
 
-	full = user->force_full_sync || user->last_full_sync +
+	user->sync_full = user->force_full_sync || user->last_full_sync +
 		(time_t)queue->full_sync_interval <= ioloop_time;
+	user->sync_started = ioloop_time;
 	user->last_fast_sync = ioloop_time;
 	user->sync_count++;
-	if (full)
-		user->last_full_sync = ioloop_time;
-	user->force_full_sync = FALSE;
 	user->not_before = 0;
-	/* changes arriving during the sync queue the user again */
+	/* changes arriving during the sync queue the user again; the
+	   starting priority is given back unless the sync succeeds */
+	user->sync_priority = user->priority;
+	user->sync_oldest_change = user->oldest_change;
 	user->priority = REPLICATION_PRIORITY_NONE;
 	user->oldest_change = 0;
-	return full;
+	return user->sync_full;
+}
+
+/* Give the user back what the running sync started with: it is still to be
+   replicated. */
+static void replicator_user_restore_sync_priority(struct replicator_user *user)
+{
+	if (user->sync_oldest_change != 0 &&
+	    (user->oldest_change == 0 ||
+	     user->sync_oldest_change < user->oldest_change))
+		user->oldest_change = user->sync_oldest_change;
+	if (user->priority < user->sync_priority)
+		user->priority = user->sync_priority;
+	user->sync_priority = REPLICATION_PRIORITY_NONE;
+	user->sync_oldest_change = 0;
+}
+
+enum replication_priority
+replicator_user_saved_priority(const struct replicator_user *user)
+{
+	if (user->popped && user->sync_priority > user->priority)
+		return user->sync_priority;
+	return user->priority;
+}
+
+void replicator_queue_sync_aborted(struct replicator_queue *queue ATTR_UNUSED,
+				   struct replicator_user *user)
+{
+	i_assert(user->popped);
+
+	replicator_user_restore_sync_priority(user);
+	if (user->sync_full)
+		user->force_full_sync = TRUE;
 }
 
 unsigned int replicator_queue_jitter_secs(unsigned int secs)
@@ -273,29 +326,97 @@ static unsigned int replicator_retry_secs(unsigned int failure_count)
 						  REPLICATOR_RETRY_MAX_SECS));
 }
 
+static void
+replicator_user_set_state(struct replicator_user *user, const char *replica,
+			  const char *state)
+{
+	i_free(user->replica);
+	user->replica = i_strdup(replica);
+	i_free(user->state);
+	user->state = i_strdup_empty(state);
+}
+
 void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 				    struct replicator_user *user,
+				    enum replicator_sync_result result,
 				    const char *replica, const char *state,
 				    const char *error)
 {
 	i_assert(user->popped);
+	i_assert((result == REPLICATOR_SYNC_RESULT_OK) == (error == NULL));
 
 	i_free(user->last_error);
-	if (error == NULL) {
-		i_free(user->replica);
-		user->replica = i_strdup(replica);
-		i_free(user->state);
-		user->state = i_strdup_empty(state);
+	user->last_error = i_strdup(error);
+	switch (result) {
+	case REPLICATOR_SYNC_RESULT_OK:
+		replicator_user_set_state(user, replica, state);
+		if (user->sync_full) {
+			user->last_full_sync = user->sync_started;
+			user->force_full_sync = FALSE;
+		}
+		user->sync_priority = REPLICATION_PRIORITY_NONE;
+		user->sync_oldest_change = 0;
 		user->last_sync_failed = FALSE;
 		user->last_successful_sync = ioloop_time;
 		user->failure_count = 0;
 		user->retry_secs = 0;
-	} else {
-		user->last_error = i_strdup(error);
-		user->last_sync_failed = TRUE;
-		user->failure_count++;
-		user->retry_secs = replicator_retry_secs(user->failure_count);
+		return;
+	case REPLICATOR_SYNC_RESULT_INCOMPLETE:
+		/* not a failure: sync again at once */
+		if (state != NULL && state[0] != '\0')
+			replicator_user_set_state(user, replica, state);
+		else {
+			/* dsync found the state stale: it wants a full sync */
+			i_free(user->state);
+			user->force_full_sync = TRUE;
+		}
+		replicator_user_restore_sync_priority(user);
+		if (user->priority < REPLICATION_PRIORITY_HIGH)
+			user->priority = REPLICATION_PRIORITY_HIGH;
+		if (user->oldest_change == 0)
+			user->oldest_change = user->sync_started;
+		user->last_update = ioloop_time;
+		user->last_sync_failed = FALSE;
+		user->failure_count = 0;
+		user->retry_secs = 0;
+		return;
+	case REPLICATOR_SYNC_RESULT_FAILED:
+		if (user->failure_count > 0 || user->sync_full) {
+			/* failed twice in a row with the state (or failed
+			   without one): it may be what fails - don't use it
+			   again */
+			i_free(user->state);
+			user->force_full_sync = TRUE;
+		}
+		break;
+	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
+		break;
 	}
+	replicator_user_restore_sync_priority(user);
+	if (user->sync_full)
+		user->force_full_sync = TRUE;
+	user->last_sync_failed = TRUE;
+	user->failure_count++;
+	user->retry_secs = replicator_retry_secs(user->failure_count);
+}
+
+void replicator_queue_import(struct replicator_queue *queue,
+			     struct replicator_user *user,
+			     const struct replicator_db_record *rec)
+{
+	i_assert(!user->popped);
+
+	user->priority = rec->priority;
+	user->last_update = rec->last_update;
+	user->last_fast_sync = rec->last_fast_sync;
+	user->last_full_sync = rec->last_full_sync;
+	user->last_successful_sync = rec->last_successful_sync;
+	user->last_sync_failed = rec->last_sync_failed;
+	user->oldest_change = rec->priority == REPLICATION_PRIORITY_NONE ? 0 :
+		rec->last_update;
+	replicator_user_set_state(user, rec->replica[0] == '\0' ? NULL :
+				  rec->replica, rec->state);
+	replicator_queue_reposition(queue, user);
 }
 
 void replicator_queue_peer_synced(struct replicator_queue *queue,

@@ -4,15 +4,38 @@
 #include "priorityq.h"
 #include "replication-common.h"
 
+struct replicator_db_record;
+
 /* The replicator's users, ordered by when each should be synced next, as
    in Dovecot 2.3:
    - a user with a pending request goes first if never synced; otherwise at
      its last update time minus 15/30/45 min for low/high/sync, so old low
      requests aren't starved by new high ones;
-   - a user whose last sync failed (and nothing new is pending) is retried
-     after an exponential backoff with jitter, 10 s doubling up to 5 min;
+   - a user whose last sync failed is retried after an exponential
+     backoff with jitter, 10 s doubling up to 5 min, even if new changes
+     are pending (they don't bypass the backoff);
    - an idle user is due for a full sync at last full sync + interval.
+   A sync clears the user's priority when it starts, so that changes during
+   the sync queue it again, but the priority it started with is kept until
+   the sync succeeds: a sync that fails, or never ends because the
+   replicator dies, leaves the user due (replicator_user_saved_priority()).
    The queue does no I/O: time comes from ioloop_time. */
+
+/* How a sync of a popped user ended. */
+enum replicator_sync_result {
+	/* everything was replicated */
+	REPLICATOR_SYNC_RESULT_OK,
+	/* dsync finished but not everything was replicated (its state was
+	   stale, or changes came during the sync): sync again soon, in full
+	   if no new state came back */
+	REPLICATOR_SYNC_RESULT_INCOMPLETE,
+	/* dsync failed: retry with backoff; after a second failure in a row
+	   the state is suspect, and the retry is a full sync without it */
+	REPLICATOR_SYNC_RESULT_FAILED,
+	/* dsync couldn't be started (userdb or local doveadm-server
+	   failure): retry with backoff, keeping the state */
+	REPLICATOR_SYNC_RESULT_TEMPFAIL,
+};
 
 /* One user's replication to one replica. */
 struct replicator_user {
@@ -37,8 +60,16 @@ struct replicator_user {
 	time_t oldest_change;
 	/* not before this time, e.g. while its replica is backed off */
 	time_t not_before;
+	/* unique for each user struct: tells a re-added user from the one
+	   it replaces */
+	unsigned int id;
 	/* syncs started since the replicator started */
 	unsigned int sync_count;
+	/* while popped: the priority and oldest change the running sync
+	   started with, and when it started */
+	enum replication_priority sync_priority;
+	time_t sync_oldest_change;
+	time_t sync_started;
 	/* consecutive failures, and the retry delay chosen at the last */
 	unsigned int failure_count;
 	unsigned int retry_secs;
@@ -53,6 +84,8 @@ struct replicator_user {
 	bool last_sync_failed:1;
 	/* the next sync is a full one */
 	bool force_full_sync:1;
+	/* while popped: the running sync is a full one */
+	bool sync_full:1;
 };
 
 struct replicator_queue;
@@ -80,9 +113,13 @@ replicator_queue_get(struct replicator_queue *queue, const char *username);
 void replicator_queue_update(struct replicator_queue *queue,
 			     struct replicator_user *user,
 			     enum replication_priority priority);
-/* Re-sort the user after its fields were changed directly. */
-void replicator_queue_reposition(struct replicator_queue *queue,
-				 struct replicator_user *user);
+/* Make the next sync of the user a full one. */
+void replicator_queue_force_full_sync(struct replicator_queue *queue,
+				      struct replicator_user *user);
+/* Don't sync the user before the given time (e.g. its replica is backed
+   off). */
+void replicator_queue_postpone(struct replicator_queue *queue,
+			       struct replicator_user *user, time_t until);
 /* Forget the user. A popped user is freed when it is pushed back. */
 void replicator_queue_remove(struct replicator_queue *queue,
 			     struct replicator_user **user);
@@ -105,12 +142,26 @@ void replicator_queue_push(struct replicator_queue *queue,
    changes from now on queue it again. Returns TRUE if it is a full sync. */
 bool replicator_queue_sync_started(struct replicator_queue *queue,
 				   struct replicator_user *user);
-/* Record the outcome of a sync of a popped user. state is kept only on
-   success; the user is retried with backoff on failure. */
+/* Record the outcome of a sync of a popped user to replica. state is the
+   new dsync state (OK, INCOMPLETE), error the reason (all but OK). */
 void replicator_queue_sync_finished(struct replicator_queue *queue,
 				    struct replicator_user *user,
+				    enum replicator_sync_result result,
 				    const char *replica, const char *state,
 				    const char *error);
+/* The running sync was aborted (shutdown): the user stays as it was
+   before the sync started. */
+void replicator_queue_sync_aborted(struct replicator_queue *queue,
+				   struct replicator_user *user);
+/* The priority to save for the user: a running sync's starting priority
+   counts until the sync has succeeded. */
+enum replication_priority
+replicator_user_saved_priority(const struct replicator_user *user);
+/* Set the user's saved fields (replicator.db import). Not for popped
+   users. */
+void replicator_queue_import(struct replicator_queue *queue,
+			     struct replicator_user *user,
+			     const struct replicator_db_record *rec);
 
 /* The replica synced the user ("f": fully) and handed over the new dsync
    state ("" if none). A user being synced now keeps the state its own

@@ -64,8 +64,37 @@ static void test_replicator_db_roundtrip(void)
 	user2 = replicator_queue_lookup(queue2, "failed");
 	test_assert(user2 != NULL && user2->last_sync_failed &&
 		    user2->state == NULL && user2->replica == NULL);
-	replicator_queue_deinit(&queue);
 	replicator_queue_deinit(&queue2);
+
+	/* a user being synced is saved with the priority its sync started
+	   with: after a crash it is synced again */
+	{
+		struct replicator_queue *queue3;
+		unsigned int next_secs;
+
+		struct replicator_user *other;
+
+		/* both are due; the failed one (never synced) first */
+		other = replicator_queue_pop(queue, &next_secs);
+		user = replicator_queue_pop(queue, &next_secs);
+		test_assert(other != NULL && user != NULL &&
+			    user->priority == REPLICATION_PRIORITY_HIGH);
+		if (user == NULL || other == NULL)
+			return;
+		replicator_queue_push(queue, other);
+		(void)replicator_queue_sync_started(queue, user);
+		test_assert(replicator_db_export(queue, path, &error) == 0);
+		queue3 = replicator_queue_init(3600);
+		test_assert(replicator_db_import(queue3, path, db_test_event,
+						 &error) == 0);
+		user2 = replicator_queue_lookup(queue3, user->username);
+		test_assert(user2 != NULL && user2->priority ==
+			    REPLICATION_PRIORITY_HIGH);
+		replicator_queue_sync_aborted(queue, user);
+		replicator_queue_push(queue, user);
+		replicator_queue_deinit(&queue3);
+	}
+	replicator_queue_deinit(&queue);
 	test_end();
 }
 

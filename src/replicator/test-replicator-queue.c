@@ -21,8 +21,8 @@ static void test_sync_ok(struct replicator_queue *queue,
 			 struct replicator_user *user)
 {
 	(void)replicator_queue_sync_started(queue, user);
-	replicator_queue_sync_finished(queue, user, "tcp:replica", "state",
-				       NULL);
+	replicator_queue_sync_finished(queue, user, REPLICATOR_SYNC_RESULT_OK,
+				       "tcp:replica", "state", NULL);
 	replicator_queue_push(queue, user);
 }
 
@@ -78,7 +78,8 @@ static void test_replicator_queue_order(void)
 	user = test_pop(queue);
 	test_assert(user == u1 || user == u3);
 	test_assert(replicator_queue_sync_started(queue, user));
-	replicator_queue_sync_finished(queue, user, "tcp:replica", "s2", NULL);
+	replicator_queue_sync_finished(queue, user, REPLICATOR_SYNC_RESULT_OK,
+				       "tcp:replica", "s2", NULL);
 	replicator_queue_push(queue, user);
 	test_assert(user->last_full_sync == ioloop_time);
 
@@ -148,8 +149,9 @@ static void test_replicator_queue_failure_backoff(void)
 		if (user == NULL)
 			break;
 		(void)replicator_queue_sync_started(queue, user);
-		replicator_queue_sync_finished(queue, user, "tcp:replica",
-					       "ignored", "peer down");
+		replicator_queue_sync_finished(queue, user,
+					       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+					       "tcp:replica", NULL, "peer down");
 		replicator_queue_push(queue, user);
 		test_assert_idx(user->last_sync_failed, i);
 		test_assert_strcmp_idx(user->last_error, "peer down", i);
@@ -168,12 +170,17 @@ static void test_replicator_queue_failure_backoff(void)
 	test_assert_ucmp(user->failure_count, ==, 8);
 	test_assert(user->retry_secs >= 240);
 
-	/* a new change doesn't wait for the backoff */
-	ioloop_time += 1;
+	/* a new change doesn't bypass the backoff */
+	ioloop_time = user->last_fast_sync + 1;
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
+	test_assert_ucmp(next_secs, ==, user->retry_secs - 1);
+	ioloop_time = user->last_fast_sync + user->retry_secs;
 	user = test_pop(queue);
 	test_assert(user != NULL);
 	(void)replicator_queue_sync_started(queue, user);
-	replicator_queue_sync_finished(queue, user, "tcp:replica", "st", NULL);
+	replicator_queue_sync_finished(queue, user, REPLICATOR_SYNC_RESULT_OK,
+				       "tcp:replica", "st", NULL);
 	replicator_queue_push(queue, user);
 	test_assert_ucmp(user->failure_count, ==, 0);
 	test_assert(user->last_error == NULL);
@@ -181,8 +188,7 @@ static void test_replicator_queue_failure_backoff(void)
 
 	/* not_before holds a user back even with a pending change */
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
-	user->not_before = ioloop_time + 30;
-	replicator_queue_reposition(queue, user);
+	replicator_queue_postpone(queue, user, ioloop_time + 30);
 	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
 	test_assert_ucmp(next_secs, ==, 30);
 
@@ -251,6 +257,127 @@ static void test_replicator_queue_peer_synced(void)
 	test_end();
 }
 
+static void test_replicator_queue_sync_outcomes(void)
+{
+	struct replicator_queue *queue;
+	struct replicator_user *user;
+	unsigned int next_secs;
+	time_t full;
+
+	test_begin("replicator queue sync outcomes");
+	ioloop_time = NOW;
+	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
+	user = replicator_queue_get(queue, "user");
+	user = test_pop(queue);
+	test_sync_ok(queue, user);
+	full = user->last_full_sync;
+	test_assert(full == NOW);
+
+	/* a running sync keeps its starting priority saved: a crash before
+	   it ends leaves the user due */
+	ioloop_time += 10;
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	user = test_pop(queue);
+	(void)replicator_queue_sync_started(queue, user);
+	test_assert(user->priority == REPLICATION_PRIORITY_NONE);
+	test_assert(replicator_user_saved_priority(user) ==
+		    REPLICATION_PRIORITY_HIGH);
+	/* aborted (shutdown): the priority comes back, no failure */
+	replicator_queue_sync_aborted(queue, user);
+	replicator_queue_push(queue, user);
+	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(user->oldest_change == NOW + 10);
+	test_assert(!user->last_sync_failed);
+
+	/* failed: the priority comes back too, with the backoff */
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_FAILED,
+				       "tcp:replica", NULL, "failed");
+	replicator_queue_push(queue, user);
+	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(user->last_sync_failed);
+	/* the first failure keeps the state */
+	test_assert_strcmp(user->state, "state");
+	test_assert(!user->force_full_sync);
+	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
+
+	/* the second in a row drops it: the retry is a full sync */
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	test_assert(!replicator_queue_sync_started(queue, user));
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_FAILED,
+				       "tcp:replica", NULL, "failed");
+	replicator_queue_push(queue, user);
+	test_assert(user->state == NULL);
+	test_assert(user->force_full_sync);
+
+	/* a failed full sync stays due: last_full_sync is unchanged */
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	test_assert(replicator_queue_sync_started(queue, user));
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+				       "tcp:replica", NULL, "failed");
+	replicator_queue_push(queue, user);
+	test_assert(user->last_full_sync == full);
+	test_assert(user->force_full_sync);
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	test_assert(replicator_queue_sync_started(queue, user));
+	replicator_queue_sync_finished(queue, user, REPLICATOR_SYNC_RESULT_OK,
+				       "tcp:replica", "new", NULL);
+	replicator_queue_push(queue, user);
+	test_assert(user->last_full_sync == ioloop_time);
+	test_assert(!user->force_full_sync);
+	test_assert(user->priority == REPLICATION_PRIORITY_NONE);
+	test_assert(user->oldest_change == 0);
+
+	/* incomplete with an empty state (it was stale): at once, in full,
+	   without the state */
+	ioloop_time += 10;
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
+	user = test_pop(queue);
+	test_assert(!replicator_queue_sync_started(queue, user));
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_INCOMPLETE,
+				       "tcp:replica", "", "stale");
+	replicator_queue_push(queue, user);
+	test_assert(user->state == NULL);
+	test_assert(user->force_full_sync);
+	test_assert(!user->last_sync_failed);
+	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	test_assert(replicator_queue_sync_started(queue, user));
+	/* incomplete with a state (changes during the sync): at once with
+	   the new state */
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_INCOMPLETE,
+				       "tcp:replica", "s3", "changed");
+	replicator_queue_push(queue, user);
+	test_assert_strcmp(user->state, "s3");
+	/* the full sync didn't finish */
+	test_assert(user->force_full_sync);
+	test_assert(replicator_queue_want_sync_now(queue, &next_secs));
+
+	/* a re-added user is a new struct */
+	{
+		unsigned int old_id = user->id;
+		replicator_queue_remove(queue, &user);
+		user = replicator_queue_get(queue, "user");
+		test_assert(user->id != old_id);
+	}
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
 static void test_replicator_queue_random(void)
 {
 	struct replicator_queue *queue;
@@ -283,8 +410,15 @@ static void test_replicator_queue_random(void)
 				prev_priority = user->priority;
 			}
 			(void)replicator_queue_sync_started(queue, user);
-			replicator_queue_sync_finished(queue, user, "r", "s",
-				i_rand_limit(5) == 0 ? "failed" : NULL);
+			if (i_rand_limit(5) == 0) {
+				replicator_queue_sync_finished(queue, user,
+					REPLICATOR_SYNC_RESULT_FAILED, "r",
+					NULL, "failed");
+			} else {
+				replicator_queue_sync_finished(queue, user,
+					REPLICATOR_SYNC_RESULT_OK, "r", "s",
+					NULL);
+			}
 			array_push_back(&popped, &user);
 		}
 		array_foreach(&popped, userp)
@@ -301,7 +435,9 @@ static void test_replicator_queue_random(void)
 	ioloop_time += 24 * 3600;
 	while ((user = test_pop(queue)) != NULL) {
 		(void)replicator_queue_sync_started(queue, user);
-		replicator_queue_sync_finished(queue, user, "r", "s", NULL);
+		replicator_queue_sync_finished(queue, user,
+					       REPLICATOR_SYNC_RESULT_OK, "r", "s",
+					       NULL);
 		test_assert(user->priority == REPLICATION_PRIORITY_NONE);
 		/* removed while popped: pushing it back frees it */
 		struct replicator_user *removed = user;
@@ -321,6 +457,7 @@ int main(void)
 		test_replicator_queue_failure_backoff,
 		test_replicator_queue_remove,
 		test_replicator_queue_peer_synced,
+		test_replicator_queue_sync_outcomes,
 		test_replicator_queue_random,
 		NULL
 	};
