@@ -36,6 +36,7 @@ static struct replicator_brain *brain;
 static char *db_path, *doveadm_socket_path;
 static struct timeout *to_save, *to_relist;
 static unsigned int listed_users;
+static bool save_failing;
 
 static void client_connected(struct master_service_connection *conn)
 {
@@ -54,11 +55,22 @@ static void replicator_save_state(void)
 	if (!replicator_brain_state_dirty(brain))
 		return;
 	if (replicator_db_export(queue, db_path, &error) < 0) {
-		e_error(replicator_event, "Couldn't save the state "
-			"(retrying): %s", error);
+		/* replication goes on from memory; the aggregators keep
+		   what isn't acknowledged */
+		if (!save_failing) {
+			e_error(replicator_event, "Couldn't save the state "
+				"(retrying every %u s): %s",
+				REPLICATOR_DB_SAVE_INTERVAL_MSECS / 1000, error);
+			save_failing = TRUE;
+		}
 		return;
 	}
+	if (save_failing) {
+		e_info(replicator_event, "The state is saved again");
+		save_failing = FALSE;
+	}
 	replicator_brain_state_saved(brain);
+	replicator_notify_conns_state_saved();
 }
 
 static void replicator_save_timeout(void *context ATTR_UNUSED)
@@ -114,6 +126,8 @@ static void main_init(void)
 	i_zero(&brain_set);
 	brain_set.set = replicator_set;
 	brain_set.default_replica = replication_set->mail_replica;
+	brain_set.noreplicate =
+		replication_settings_noreplicate(replication_set);
 	doveadm_socket_path = i_strconcat(master_set->base_dir,
 					  "/doveadm-server", NULL);
 	brain_set.doveadm_socket_path = doveadm_socket_path;

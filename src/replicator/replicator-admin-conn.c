@@ -51,7 +51,6 @@ static void replicator_admin_unref(struct replicator_admin_conn **_conn)
 	if (--conn->refcount > 0)
 		return;
 	i_free(conn);
-	master_service_client_connection_destroyed(master_service);
 }
 
 static void replicator_admin_status(string_t *reply)
@@ -135,10 +134,8 @@ static void replicator_admin_status_dsync(string_t *reply)
 static void replicator_admin_replicate_user(struct replicator_user *user,
 					    const struct replicator_admin_request *req)
 {
-	if (req->full_sync) {
-		user->force_full_sync = TRUE;
-		replicator_queue_reposition(admin_queue, user);
-	}
+	if (req->full_sync)
+		replicator_queue_force_full_sync(admin_queue, user);
 	replicator_queue_update(admin_queue, user, req->priority);
 }
 
@@ -186,7 +183,9 @@ static void replicator_admin_add_done(const char *error, void *context)
 	string_t *reply = t_str_new(128);
 
 	conn->listing = FALSE;
+	/* a destroyed connection has no event any more */
 	if (!conn->destroyed) {
+		e_debug(conn->conn.event, "ADD: %u users", conn->added_users);
 		if (error != NULL)
 			replicator_admin_result_append(reply, FALSE, error);
 		else
@@ -194,7 +193,6 @@ static void replicator_admin_add_done(const char *error, void *context)
 		replicator_admin_send(conn, reply);
 		connection_input_resume(&conn->conn);
 	}
-	e_debug(conn->conn.event, "ADD: %u users", conn->added_users);
 	replicator_admin_unref(&conn);
 }
 
@@ -224,10 +222,6 @@ replicator_admin_add(struct replicator_admin_conn *conn,
 		replicator_admin_result_append(reply, FALSE,
 			"A userdb listing is already running, try again later");
 		return TRUE;
-	}
-	if (!conn->listing) {
-		/* finished (failed) at once */
-		return FALSE;
 	}
 	connection_input_halt(&conn->conn);
 	return FALSE;
@@ -320,6 +314,7 @@ static void replicator_admin_conn_destroy(struct connection *_conn)
 	/* a running ADD listing may still hold a reference */
 	conn->destroyed = TRUE;
 	connection_deinit(&conn->conn);
+	master_service_client_connection_destroyed(master_service);
 	replicator_admin_unref(&conn);
 }
 

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "array.h"
 #include "hash.h"
 #include "str.h"
@@ -15,6 +16,8 @@
 struct replicator_auth_request {
 	unsigned int id;
 	char *username;
+	/* set for a request in failed_requests */
+	char *error;
 	replicator_auth_lookup_callback_t *lookup_callback;
 	replicator_auth_list_user_callback_t *list_user_callback;
 	replicator_auth_list_done_callback_t *list_done_callback;
@@ -34,6 +37,11 @@ struct replicator_auth {
 	char *socket_path;
 	struct replicator_auth_conn lookup_conn, list_conn;
 	unsigned int last_id;
+
+	/* requests that failed at once (no connection): their callbacks
+	   are called from the ioloop, never from within the request */
+	ARRAY(struct replicator_auth_request *) failed_requests;
+	struct timeout *to_failed;
 };
 
 static void
@@ -51,7 +59,38 @@ replicator_auth_request_fail(struct replicator_auth_request *req,
 static void replicator_auth_request_free(struct replicator_auth_request *req)
 {
 	i_free(req->username);
+	i_free(req->error);
 	i_free(req);
+}
+
+static void replicator_auth_failed_requests(struct replicator_auth *auth)
+{
+	ARRAY(struct replicator_auth_request *) reqs;
+	struct replicator_auth_request *req;
+
+	timeout_remove(&auth->to_failed);
+	/* callbacks may fail new requests */
+	t_array_init(&reqs, array_count(&auth->failed_requests));
+	array_append_array(&reqs, &auth->failed_requests);
+	array_clear(&auth->failed_requests);
+	array_foreach_elem(&reqs, req) {
+		replicator_auth_request_fail(req, req->error);
+		replicator_auth_request_free(req);
+	}
+}
+
+/* Fail the request from the ioloop. */
+static void
+replicator_auth_request_fail_later(struct replicator_auth *auth,
+				   struct replicator_auth_request *req,
+				   const char *error)
+{
+	req->error = i_strdup(error);
+	array_push_back(&auth->failed_requests, &req);
+	if (auth->to_failed == NULL) {
+		auth->to_failed = timeout_add_short(0,
+			replicator_auth_failed_requests, auth);
+	}
 }
 
 static void
@@ -230,6 +269,7 @@ replicator_auth_init(const char *socket_path, struct event *event_parent)
 					  &replicator_auth_conn_vfuncs);
 	replicator_auth_conn_init(auth, &auth->lookup_conn);
 	replicator_auth_conn_init(auth, &auth->list_conn);
+	i_array_init(&auth->failed_requests, 8);
 	return auth;
 }
 
@@ -242,6 +282,9 @@ static void replicator_auth_conn_deinit(struct replicator_auth_conn *aconn)
 
 void replicator_auth_abort(struct replicator_auth *auth)
 {
+	T_BEGIN {
+		replicator_auth_failed_requests(auth);
+	} T_END;
 	replicator_auth_conn_fail_all(&auth->lookup_conn, "Shutting down",
 				      TRUE);
 	replicator_auth_conn_fail_all(&auth->list_conn, "Shutting down",
@@ -251,8 +294,13 @@ void replicator_auth_abort(struct replicator_auth *auth)
 void replicator_auth_deinit(struct replicator_auth **_auth)
 {
 	struct replicator_auth *auth = *_auth;
+	struct replicator_auth_request *req;
 
 	*_auth = NULL;
+	timeout_remove(&auth->to_failed);
+	array_foreach_elem(&auth->failed_requests, req)
+		replicator_auth_request_free(req);
+	array_free(&auth->failed_requests);
 	replicator_auth_conn_deinit(&auth->lookup_conn);
 	replicator_auth_conn_deinit(&auth->list_conn);
 	connection_list_deinit(&auth->list);
@@ -271,7 +319,11 @@ void replicator_auth_lookup(struct replicator_auth *auth,
 	string_t *str;
 
 	if (replicator_auth_conn_connect(aconn, &error) < 0) {
-		callback(REPLICATOR_AUTH_RESULT_ERROR, NULL, error, context);
+		req = i_new(struct replicator_auth_request, 1);
+		req->username = i_strdup(username);
+		req->lookup_callback = callback;
+		req->context = context;
+		replicator_auth_request_fail_later(auth, req, error);
 		return;
 	}
 	req = replicator_auth_request_add(auth, aconn);
@@ -296,7 +348,11 @@ bool replicator_auth_list(struct replicator_auth *auth, const char *mask,
 	if (hash_table_count(aconn->requests) > 0)
 		return FALSE;
 	if (replicator_auth_conn_connect(aconn, &error) < 0) {
-		done_callback(error, context);
+		req = i_new(struct replicator_auth_request, 1);
+		req->list_user_callback = user_callback;
+		req->list_done_callback = done_callback;
+		req->context = context;
+		replicator_auth_request_fail_later(auth, req, error);
 		return TRUE;
 	}
 	req = replicator_auth_request_add(auth, aconn);

@@ -31,14 +31,15 @@ void replicator_auth_abort(struct replicator_auth *auth);
 /* Pending requests are dropped without calling their callbacks. */
 void replicator_auth_deinit(struct replicator_auth **auth);
 
-/* Look up a user. The callback is called once, possibly before this
+/* Look up a user. The callback is called once, never before this
    returns. */
 void replicator_auth_lookup(struct replicator_auth *auth,
 			    const char *username,
 			    replicator_auth_lookup_callback_t *callback,
 			    void *context);
 /* List users matching mask. Returns FALSE (and calls nothing) if a listing
-   is already running. */
+   is already running. The callbacks are never called before this
+   returns. */
 bool replicator_auth_list(struct replicator_auth *auth, const char *mask,
 			  replicator_auth_list_user_callback_t *user_callback,
 			  replicator_auth_list_done_callback_t *done_callback,

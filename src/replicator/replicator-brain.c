@@ -30,11 +30,13 @@ struct replicator_replica {
 struct replicator_sync_waiter {
 	struct replicator_sync_waiter *prev, *next;
 	struct replicator_brain *brain;
-	char *username;
+	/* the user struct waited for (a re-added user is another one) */
+	unsigned int user_id;
 	/* satisfied by the user's sync number min_sync_count or later */
 	unsigned int min_sync_count;
 	replicator_sync_waiter_callback_t *callback;
 	void *context;
+	char *username;
 };
 
 struct replicator_sync {
@@ -59,7 +61,8 @@ struct replicator_brain {
 	struct replicator_sync *syncs;
 	struct timeout *to_fill;
 	HASH_TABLE(char *, struct replicator_replica *) replicas;
-	struct replicator_sync_waiter *waiters;
+	/* username -> its waiters */
+	HASH_TABLE(char *, struct replicator_sync_waiter *) waiters;
 	bool state_dirty:1;
 	bool deinitializing:1;
 };
@@ -110,22 +113,58 @@ replicator_replica_result(struct replicator_brain *brain,
 		  replica->consecutive_failures, secs);
 }
 
+/* Returns TRUE (and postpones the user) if the replica is backed off. */
+static bool
+replicator_replica_backed_off(struct replicator_brain *brain,
+			      struct replicator_user *user,
+			      const char *name)
+{
+	struct replicator_replica *replica;
+
+	replica = hash_table_lookup(brain->replicas, name);
+	if (replica == NULL || replica->next_attempt <= ioloop_time)
+		return FALSE;
+	replicator_queue_postpone(brain->queue, user, replica->next_attempt);
+	return TRUE;
+}
+
+static void replicator_sync_waiter_free(struct replicator_sync_waiter *waiter)
+{
+	i_free(waiter->username);
+	i_free(waiter);
+}
+
+/* Answer the user's waiters whose sync has come (all of them if all). */
 static void
 replicator_brain_answer_waiters(struct replicator_brain *brain,
-				const char *username, unsigned int sync_count,
+				const struct replicator_user *user,
 				bool success, bool all)
 {
-	struct replicator_sync_waiter *waiter, *next;
+	struct replicator_sync_waiter *head, *waiter, *next, *answered = NULL;
+	char *key;
 
-	for (waiter = brain->waiters; waiter != NULL; waiter = next) {
+	if (!hash_table_lookup_full(brain->waiters, user->username,
+				    &key, &head))
+		return;
+	for (waiter = head; waiter != NULL; waiter = next) {
 		next = waiter->next;
-		if (strcmp(waiter->username, username) != 0 ||
-		    (!all && waiter->min_sync_count > sync_count))
+		if (waiter->user_id != user->id ||
+		    (!all && waiter->min_sync_count > user->sync_count))
 			continue;
-		DLLIST_REMOVE(&brain->waiters, waiter);
+		DLLIST_REMOVE(&head, waiter);
+		DLLIST_PREPEND(&answered, waiter);
+	}
+	if (head == NULL) {
+		hash_table_remove(brain->waiters, key);
+		i_free(key);
+	} else {
+		hash_table_update(brain->waiters, key, head);
+	}
+	/* callbacks last: they may add waiters */
+	while ((waiter = answered) != NULL) {
+		DLLIST_REMOVE(&answered, waiter);
 		waiter->callback(success, waiter->context);
-		i_free(waiter->username);
-		i_free(waiter);
+		replicator_sync_waiter_free(waiter);
 	}
 }
 
@@ -155,8 +194,27 @@ static void replicator_sync_end(struct replicator_sync *sync)
 		replicator_brain_queue_changed(brain);
 }
 
-/* The user leaves the queue: unknown to the userdb, noreplicate, or no
-   replica configured. */
+/* Log the end of the sync with the replicator_sync_finished event. */
+static void
+replicator_sync_log_finished(struct replicator_sync *sync,
+			     enum log_type log_type, const char *result,
+			     const char *error, const char *message)
+{
+	struct event_passthrough *e =
+		event_create_passthrough(sync->event)->
+		set_name("replicator_sync_finished")->
+		add_str("result", result);
+
+	if (error != NULL) {
+		e->add_str("error", error);
+		e_log(e->event(), log_type, "%s: %s", message, error);
+	} else {
+		e_log(e->event(), log_type, "%s", message);
+	}
+}
+
+/* The user leaves the queue: unknown to the userdb, noreplicate, no
+   replica configured, or refused by the replica. */
 static void replicator_sync_drop_user(struct replicator_sync *sync,
 				      const char *reason)
 {
@@ -169,6 +227,40 @@ static void replicator_sync_drop_user(struct replicator_sync *sync,
 	replicator_sync_end(sync);
 }
 
+/* The sync couldn't run (userdb, local doveadm-server): retry later. */
+static void replicator_sync_tempfail(struct replicator_sync *sync,
+				     const char *error)
+{
+	struct replicator_brain *brain = sync->brain;
+	struct replicator_user *user = sync->user;
+
+	(void)replicator_queue_sync_started(brain->queue, user);
+	replicator_queue_sync_finished(brain->queue, user,
+				       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+				       sync->replica, NULL, error);
+	replicator_sync_log_finished(sync, LOG_TYPE_ERROR, "tempfail", error,
+				     "Can't replicate");
+	replicator_brain_answer_waiters(brain, user, FALSE, FALSE);
+	replicator_sync_end(sync);
+}
+
+static enum replicator_sync_result
+replicator_sync_result(enum replicator_dsync_result result)
+{
+	switch (result) {
+	case REPLICATOR_DSYNC_RESULT_OK:
+		return REPLICATOR_SYNC_RESULT_OK;
+	case REPLICATOR_DSYNC_RESULT_INCOMPLETE:
+		return REPLICATOR_SYNC_RESULT_INCOMPLETE;
+	case REPLICATOR_DSYNC_RESULT_LOCAL_FAILED:
+		return REPLICATOR_SYNC_RESULT_TEMPFAIL;
+	case REPLICATOR_DSYNC_RESULT_REFUSED:
+	case REPLICATOR_DSYNC_RESULT_FAILED:
+		break;
+	}
+	return REPLICATOR_SYNC_RESULT_FAILED;
+}
+
 static void
 replicator_sync_dsync_callback(enum replicator_dsync_result result,
 			       const char *state, const char *error,
@@ -177,56 +269,70 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 	struct replicator_sync *sync = context;
 	struct replicator_brain *brain = sync->brain;
 	struct replicator_user *user = sync->user;
-	struct event_passthrough *e;
-
-	e = event_create_passthrough(sync->event)->
-		set_name("replicator_sync_finished");
-	if (error != NULL)
-		e->add_str("error", error);
+	enum replicator_sync_result sync_result;
 
 	if (brain->deinitializing) {
-		/* not the sync's fault: run it again after the restart */
-		e_info(sync->event, "Sync aborted: shutting down");
-		if (!replicator_user_is_removed(user)) {
-			replicator_queue_update(brain->queue, user,
-						REPLICATION_PRIORITY_HIGH);
-		}
+		/* not the sync's fault: the user stays due and is synced
+		   again after the restart */
+		replicator_sync_log_finished(sync, LOG_TYPE_INFO, "aborted",
+					     NULL, "Sync aborted: shutting down");
+		replicator_queue_sync_aborted(brain->queue, user);
 		replicator_sync_end(sync);
 		return;
 	}
-	if (result == REPLICATOR_DSYNC_RESULT_NOUSER ||
-	    result == REPLICATOR_DSYNC_RESULT_REFUSED) {
-		e_debug(e->event(), "Sync failed: %s", error);
+	if (result == REPLICATOR_DSYNC_RESULT_REFUSED) {
+		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "refused",
+					     error, "Sync refused");
 		replicator_sync_drop_user(sync, error);
 		return;
 	}
-	replicator_replica_result(brain,
-		replicator_replica_get(brain, sync->replica),
-		result == REPLICATOR_DSYNC_RESULT_OK);
-	if (replicator_user_is_removed(user)) {
-		e_debug(e->event(), "Sync finished for a removed user");
-	} else {
-		replicator_queue_sync_finished(brain->queue, user,
-					       sync->replica, state, error);
+	/* only a failure the replica may have caused counts against it */
+	if (result != REPLICATOR_DSYNC_RESULT_LOCAL_FAILED) {
+		replicator_replica_result(brain,
+			replicator_replica_get(brain, sync->replica),
+			result != REPLICATOR_DSYNC_RESULT_FAILED);
 	}
-	if (error == NULL) {
+	sync_result = replicator_sync_result(result);
+	if (replicator_user_is_removed(user)) {
+		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "removed",
+			error, "Sync finished for a removed user");
+		replicator_sync_end(sync);
+		return;
+	}
+	replicator_queue_sync_finished(brain->queue, user, sync_result,
+				       sync->replica, state, error);
+	switch (sync_result) {
+	case REPLICATOR_SYNC_RESULT_OK: {
 		struct replicator_replica_addr addr;
 		const char *addr_error;
 
-		e_debug(e->event(), "Sync finished");
+		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "ok", NULL,
+					     "Sync finished");
 		/* the replica continues from the same state */
 		if (replicator_replica_addr_parse(sync->replica, &addr,
-						  &addr_error) > 0) {
+						  &addr_error) > 0 &&
+		    (state == NULL ||
+		     strlen(state) <= REPLICATOR_DSYNC_STATE_MAX_LENGTH)) {
 			replicator_dsync_notify_peer(
 				brain->set.doveadm_socket_path, sync->replica,
 				user->username, sync->full,
 				state == NULL ? "" : state, sync->event);
 		}
-	} else {
-		e_error(e->event(), "Sync failed: %s", error);
+		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
+		break;
 	}
-	replicator_brain_answer_waiters(brain, user->username,
-					user->sync_count, error == NULL, FALSE);
+	case REPLICATOR_SYNC_RESULT_INCOMPLETE:
+		/* the waiters wait for the next sync, which comes at once */
+		replicator_sync_log_finished(sync, LOG_TYPE_INFO,
+			"incomplete", error, "Sync incomplete, syncing again");
+		break;
+	case REPLICATOR_SYNC_RESULT_FAILED:
+	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
+		replicator_sync_log_finished(sync, LOG_TYPE_ERROR, "failed",
+					     error, "Sync failed");
+		replicator_brain_answer_waiters(brain, user, FALSE, FALSE);
+		break;
+	}
 	replicator_sync_end(sync);
 }
 
@@ -243,12 +349,18 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 	cmd.parameters = brain->dsync_parameters;
 	cmd.full_sync = sync->full;
 	cmd.replica = sync->replica;
+	cmd.timeout_secs = brain->set.set->replication_dsync_timeout;
 	/* a state is only valid for the replica it was made with (one
 	   handed over by the replica before our first sync has none) */
 	cmd.state = user->state != NULL && !sync->full &&
 		(user->replica == NULL ||
 		 strcmp(user->replica, sync->replica) == 0) ?
 		user->state : "";
+	if (strlen(cmd.state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH) {
+		e_warning(sync->event, "dsync state is too long to send "
+			  "(%zu bytes): syncing without it", strlen(cmd.state));
+		cmd.state = "";
+	}
 	sync->sync_type = sync->full ? "full" :
 		cmd.state[0] != '\0' ? "incremental" : "normal";
 	event_add_str(sync->event, "sync_type", sync->sync_type);
@@ -256,8 +368,14 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 	if (replicator_dsync_run(brain->set.doveadm_socket_path, &cmd,
 				 replicator_sync_dsync_callback, sync,
 				 &error) == NULL) {
-		replicator_sync_dsync_callback(REPLICATOR_DSYNC_RESULT_FAILED,
-					       NULL, error, sync);
+		/* started, so it is the sync that failed */
+		replicator_queue_sync_finished(brain->queue, user,
+					       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+					       sync->replica, NULL, error);
+		replicator_sync_log_finished(sync, LOG_TYPE_ERROR,
+					     "tempfail", error, "Sync failed");
+		replicator_brain_answer_waiters(brain, user, FALSE, FALSE);
+		replicator_sync_end(sync);
 	}
 }
 
@@ -268,8 +386,7 @@ replicator_sync_lookup_callback(enum replicator_auth_result result,
 {
 	struct replicator_sync *sync = context;
 	struct replicator_brain *brain = sync->brain;
-	struct replicator_replica *replica;
-	const char *name;
+	const char *name, *noreplicate;
 
 	if (brain->deinitializing) {
 		replicator_sync_end(sync);
@@ -278,15 +395,7 @@ replicator_sync_lookup_callback(enum replicator_auth_result result,
 	switch (result) {
 	case REPLICATOR_AUTH_RESULT_ERROR:
 		/* try again later, like a failed sync */
-		sync->replica = i_strdup("");
-		(void)replicator_queue_sync_started(brain->queue, sync->user);
-		replicator_queue_sync_finished(brain->queue, sync->user,
-					       NULL, NULL, error);
-		e_error(sync->event, "Can't replicate: %s", error);
-		replicator_brain_answer_waiters(brain, sync->user->username,
-						sync->user->sync_count,
-						FALSE, FALSE);
-		replicator_sync_end(sync);
+		replicator_sync_tempfail(sync, error);
 		return;
 	case REPLICATOR_AUTH_RESULT_NOTFOUND:
 		replicator_sync_drop_user(sync, "Unknown user");
@@ -294,12 +403,15 @@ replicator_sync_lookup_callback(enum replicator_auth_result result,
 	case REPLICATOR_AUTH_RESULT_FOUND:
 		break;
 	}
-	if (replication_noreplicate_value(
-		replicator_auth_field_find(fields, "noreplicate"))) {
+	noreplicate = replicator_auth_field_find(fields,
+		REPLICATOR_AUTH_FIELD_NOREPLICATE);
+	if (noreplicate != NULL ? replication_noreplicate_value(noreplicate) :
+	    brain->set.noreplicate) {
 		replicator_sync_drop_user(sync, "noreplicate is set");
 		return;
 	}
-	name = replicator_auth_field_find(fields, "mail_replica");
+	name = replicator_auth_field_find(fields,
+					  REPLICATOR_AUTH_FIELD_MAIL_REPLICA);
 	if (name == NULL)
 		name = brain->set.default_replica;
 	if (name[0] == '\0') {
@@ -309,10 +421,8 @@ replicator_sync_lookup_callback(enum replicator_auth_result result,
 	sync->replica = i_strdup(name);
 	event_add_str(sync->event, "replica", sync->replica);
 
-	replica = replicator_replica_get(brain, name);
-	if (replica->next_attempt > ioloop_time) {
-		/* not this time: the replica is backed off */
-		sync->user->not_before = replica->next_attempt;
+	if (replicator_replica_backed_off(brain, sync->user, name)) {
+		/* not this time */
 		replicator_sync_end(sync);
 		return;
 	}
@@ -348,9 +458,18 @@ static void replicator_brain_fill(struct replicator_brain *brain)
 	while (brain->running < brain->set.set->replication_max_conns) {
 		user = replicator_queue_pop(brain->queue, &next_secs);
 		if (user == NULL) {
+			/* a sync ended within the loop may have set it */
+			timeout_remove(&brain->to_fill);
 			brain->to_fill = timeout_add(next_secs * 1000,
 				replicator_brain_fill, brain);
 			return;
+		}
+		if (user->replica != NULL &&
+		    replicator_replica_backed_off(brain, user,
+						  user->replica)) {
+			/* no userdb lookup while its replica is down */
+			replicator_queue_push(brain->queue, user);
+			continue;
 		}
 		replicator_brain_start(brain, user);
 	}
@@ -399,6 +518,7 @@ replicator_brain_init(struct replicator_queue *queue,
 			  "nothing will be replicated");
 	}
 	hash_table_create(&brain->replicas, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&brain->waiters, default_pool, 0, str_hash, strcmp);
 	replicator_queue_set_change_callback(queue,
 		replicator_brain_queue_changed_callback, brain);
 	replicator_brain_queue_changed(brain);
@@ -410,7 +530,7 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	struct replicator_brain *brain = *_brain;
 	struct hash_iterate_context *iter;
 	struct replicator_replica *replica;
-	struct replicator_sync_waiter *waiter;
+	struct replicator_sync_waiter *head, *waiter;
 	char *name;
 
 	*_brain = NULL;
@@ -420,12 +540,17 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	/* running syncs end as failed and are pushed back */
 	replicator_dsync_abort_all();
 	replicator_auth_abort(brain->auth);
-	while ((waiter = brain->waiters) != NULL) {
-		DLLIST_REMOVE(&brain->waiters, waiter);
-		waiter->callback(FALSE, waiter->context);
-		i_free(waiter->username);
-		i_free(waiter);
+	iter = hash_table_iterate_init(brain->waiters);
+	while (hash_table_iterate(iter, brain->waiters, &name, &head)) {
+		while ((waiter = head) != NULL) {
+			DLLIST_REMOVE(&head, waiter);
+			waiter->callback(FALSE, waiter->context);
+			replicator_sync_waiter_free(waiter);
+		}
+		i_free(name);
 	}
+	hash_table_iterate_deinit(&iter);
+	hash_table_destroy(&brain->waiters);
 	iter = hash_table_iterate_init(brain->replicas);
 	while (hash_table_iterate(iter, brain->replicas, &name, &replica)) {
 		i_free(replica->name);
@@ -443,32 +568,53 @@ replicator_brain_wait_sync(struct replicator_brain *brain,
 			   replicator_sync_waiter_callback_t *callback,
 			   void *context)
 {
-	struct replicator_sync_waiter *waiter;
+	struct replicator_sync_waiter *waiter, *head;
 	struct replicator_user *user;
+	char *key;
 
 	user = replicator_queue_get(brain->queue, username);
 	waiter = i_new(struct replicator_sync_waiter, 1);
 	waiter->brain = brain;
 	waiter->username = i_strdup(username);
+	waiter->user_id = user->id;
 	/* a sync running now started before the request: wait for the
 	   next one */
 	waiter->min_sync_count = user->sync_count + 1;
 	waiter->callback = callback;
 	waiter->context = context;
-	DLLIST_PREPEND(&brain->waiters, waiter);
+	if (hash_table_lookup_full(brain->waiters, username, &key, &head)) {
+		DLLIST_PREPEND(&head, waiter);
+		hash_table_update(brain->waiters, key, head);
+	} else {
+		head = NULL;
+		DLLIST_PREPEND(&head, waiter);
+		hash_table_insert(brain->waiters, i_strdup(username), head);
+	}
 	return waiter;
 }
 
 void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **_waiter)
 {
 	struct replicator_sync_waiter *waiter = *_waiter;
+	struct replicator_brain *brain;
+	struct replicator_sync_waiter *head;
+	char *key;
 
 	*_waiter = NULL;
 	if (waiter == NULL)
 		return;
-	DLLIST_REMOVE(&waiter->brain->waiters, waiter);
-	i_free(waiter->username);
-	i_free(waiter);
+	brain = waiter->brain;
+	if (!hash_table_lookup_full(brain->waiters, waiter->username,
+				    &key, &head))
+		i_unreached();
+	DLLIST_REMOVE(&head, waiter);
+	if (head == NULL) {
+		hash_table_remove(brain->waiters, key);
+		i_free(key);
+	} else {
+		hash_table_update(brain->waiters, key, head);
+	}
+	replicator_sync_waiter_free(waiter);
 }
 
 void replicator_brain_remove_user(struct replicator_brain *brain,
@@ -476,7 +622,7 @@ void replicator_brain_remove_user(struct replicator_brain *brain,
 {
 	struct replicator_user *user = *_user;
 
-	replicator_brain_answer_waiters(brain, user->username, 0, FALSE, TRUE);
+	replicator_brain_answer_waiters(brain, user, FALSE, TRUE);
 	replicator_queue_remove(brain->queue, _user);
 	brain->state_dirty = TRUE;
 }
@@ -514,6 +660,11 @@ replicator_brain_get_dsync_status(struct replicator_brain *brain,
 bool replicator_brain_state_dirty(struct replicator_brain *brain)
 {
 	return brain->state_dirty;
+}
+
+void replicator_brain_state_changed(struct replicator_brain *brain)
+{
+	brain->state_dirty = TRUE;
 }
 
 void replicator_brain_state_saved(struct replicator_brain *brain)

@@ -17,6 +17,9 @@ struct replicator_brain_settings {
 	/* the global mail_replica; users may override it in userdb */
 	const char *default_replica;
 	const char *doveadm_socket_path;
+	/* the global noreplicate setting: users without the userdb field
+	   follow it */
+	bool noreplicate;
 };
 
 /* success: a sync that started after the request succeeded. */
@@ -57,6 +60,8 @@ replicator_brain_get_dsync_status(struct replicator_brain *brain,
 /* Returns TRUE while the state should be saved (changes since the last
    call to replicator_brain_state_saved()). */
 bool replicator_brain_state_dirty(struct replicator_brain *brain);
+/* Something that must be saved changed outside the queue. */
+void replicator_brain_state_changed(struct replicator_brain *brain);
 void replicator_brain_state_saved(struct replicator_brain *brain);
 
 #endif

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "str.h"
 #include "doveadm-protocol.h"
 #include "doveadm-client.h"
@@ -12,6 +13,10 @@ struct replicator_dsync {
 	string_t *state;
 	replicator_dsync_callback_t *callback;
 	void *context;
+	struct timeout *to;
+	unsigned int timeout_secs;
+	/* timed out: the callback was called, the reply is ignored */
+	bool timed_out;
 };
 
 static void replicator_dsync_print(const unsigned char *data, size_t size,
@@ -19,7 +24,15 @@ static void replicator_dsync_print(const unsigned char *data, size_t size,
 				   struct replicator_dsync *dsync)
 {
 	/* the only printed field is the state (may come in pieces) */
-	replicator_dsync_state_output_append(dsync->state, data, size);
+	if (!dsync->timed_out)
+		replicator_dsync_state_output_append(dsync->state, data, size);
+}
+
+static void replicator_dsync_free(struct replicator_dsync *dsync)
+{
+	timeout_remove(&dsync->to);
+	str_free(&dsync->state);
+	i_free(dsync);
 }
 
 static void
@@ -30,24 +43,35 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 	enum replicator_dsync_result result;
 	const char *error = NULL;
 
+	if (dsync->timed_out) {
+		replicator_dsync_free(dsync);
+		return;
+	}
 	switch (reply->exit_code) {
 	case 0:
-	case DOVEADM_EX_CHANGED:
-		/* CHANGED: mailboxes changed during the sync; the state is
-		   valid and the changes queue the user again */
 		result = REPLICATOR_DSYNC_RESULT_OK;
 		break;
-	case EX_NOUSER:
-		result = REPLICATOR_DSYNC_RESULT_NOUSER;
-		error = "Unknown user";
+	case DOVEADM_EX_CHANGED:
+		/* changes during the sync, or the replica found our state
+		   stale and skipped mailboxes (then the state is empty) */
+		result = REPLICATOR_DSYNC_RESULT_INCOMPLETE;
+		error = str_len(dsync->state) == 0 ?
+			"dsync state was stale, a full sync follows" :
+			"mailboxes changed during the sync";
 		break;
-	case EX_NOPERM:
+	case REPLICATOR_DSYNC_EX_REFUSED:
 		/* the replica's doveadm plugin refused the incoming dsync */
 		result = REPLICATOR_DSYNC_RESULT_REFUSED;
 		error = "The replica refuses the user (noreplicate)";
 		break;
-	case DOVEADM_CLIENT_EXIT_CODE_DISCONNECTED:
+	case EX_NOUSER:
+		/* the userdb lookup found the user here: the replica doesn't
+		   know it (yet) */
 		result = REPLICATOR_DSYNC_RESULT_FAILED;
+		error = "Unknown user on the replica";
+		break;
+	case DOVEADM_CLIENT_EXIT_CODE_DISCONNECTED:
+		result = REPLICATOR_DSYNC_RESULT_LOCAL_FAILED;
 		error = t_strdup_printf("doveadm server disconnected: %s",
 					reply->error == NULL ? "" :
 					reply->error);
@@ -60,8 +84,18 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 		break;
 	}
 	dsync->callback(result, str_c(dsync->state), error, dsync->context);
-	str_free(&dsync->state);
-	i_free(dsync);
+	replicator_dsync_free(dsync);
+}
+
+static void replicator_dsync_timeout(struct replicator_dsync *dsync)
+{
+	/* the doveadm-client API can't abort one command: let the
+	   connection end by itself (dsync's own -T ends it) */
+	timeout_remove(&dsync->to);
+	dsync->timed_out = TRUE;
+	dsync->callback(REPLICATOR_DSYNC_RESULT_FAILED, NULL, t_strdup_printf(
+		"dsync timed out after %u s (replication_dsync_timeout)",
+		dsync->timeout_secs), dsync->context);
 }
 
 static int
@@ -110,6 +144,11 @@ replicator_dsync_run(const char *socket_path,
 	dsync->state = str_new(default_pool, 256);
 	dsync->callback = callback;
 	dsync->context = context;
+	dsync->timeout_secs = cmd->timeout_secs;
+	if (cmd->timeout_secs > 0) {
+		dsync->to = timeout_add(cmd->timeout_secs * 1000,
+					replicator_dsync_timeout, dsync);
+	}
 
 	line = t_str_new(256);
 	replicator_dsync_cmd_append(line, cmd);

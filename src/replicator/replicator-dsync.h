@@ -8,22 +8,29 @@
 
 enum replicator_dsync_result {
 	REPLICATOR_DSYNC_RESULT_OK,
-	/* the user doesn't exist (here or on the replica) */
-	REPLICATOR_DSYNC_RESULT_NOUSER,
+	/* dsync finished, but changes during the sync or a stale state left
+	   something unsynced (exit code CHANGED); the state may be empty */
+	REPLICATOR_DSYNC_RESULT_INCOMPLETE,
 	/* the replica refuses the user (noreplicate there) */
 	REPLICATOR_DSYNC_RESULT_REFUSED,
+	/* dsync failed (or timed out): the replica may be at fault */
 	REPLICATOR_DSYNC_RESULT_FAILED,
+	/* the local doveadm-server couldn't run the sync */
+	REPLICATOR_DSYNC_RESULT_LOCAL_FAILED,
 };
 
-/* state is the new dsync state (OK only), error the failure. */
+/* state is the new dsync state (OK, INCOMPLETE), error the reason (all
+   but OK). */
 typedef void replicator_dsync_callback_t(enum replicator_dsync_result result,
 					 const char *state, const char *error,
 					 void *context);
 
 struct replicator_dsync;
 
-/* Start the sync. The callback is called once, never before this returns.
-   Returns NULL with error_r set if the doveadm server can't be reached. */
+/* Start the sync. The callback is called once, never before this returns;
+   after cmd->timeout_secs (0 = never) with FAILED, leaving the doveadm
+   connection to end by itself. Returns NULL with error_r set if the
+   doveadm server can't be reached. */
 struct replicator_dsync *
 replicator_dsync_run(const char *socket_path,
 		     const struct replicator_dsync_cmd *cmd,
@@ -38,7 +45,8 @@ void replicator_dsync_notify_peer(const char *socket_path,
 				  bool full_sync, const char *state,
 				  struct event *event);
 
-/* Abort every running sync: their callbacks are called with FAILED. */
+/* Abort every running sync: the callbacks of those not timed out yet are
+   called with LOCAL_FAILED. */
 void replicator_dsync_abort_all(void);
 
 #endif

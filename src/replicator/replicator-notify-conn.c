@@ -20,13 +20,20 @@ struct replicator_notify_sync {
 };
 
 struct replicator_notify_conn {
+	struct replicator_notify_conn *prev, *next;
 	struct connection conn;
 	struct replicator_notify_sync *syncs;
+	/* requests received, and whether some are waiting for the state to
+	   be saved before they are acknowledged */
+	uint64_t requests;
+	bool ack_pending:1;
 };
 
 static struct connection_list *replicator_notify_conns;
 static struct replicator_queue *replicator_notify_queue;
 static struct replicator_brain *replicator_notify_brain;
+/* connections whose peer wants acknowledgements */
+static struct replicator_notify_conn *replicator_notify_ack_conns;
 
 static void replicator_notify_sync_callback(bool success, void *context)
 {
@@ -57,6 +64,15 @@ replicator_notify_conn_input_args(struct connection *_conn,
 	}
 	user = replicator_queue_get(replicator_notify_queue, req.username);
 	replicator_queue_update(replicator_notify_queue, user, req.priority);
+	if (conn->conn.minor_version >= REPLICATOR_NOTIFY_MINOR_VERSION_ACK) {
+		/* acknowledged once the state with it is saved */
+		conn->requests++;
+		if (!conn->ack_pending) {
+			conn->ack_pending = TRUE;
+			DLLIST_PREPEND(&replicator_notify_ack_conns, conn);
+		}
+		replicator_brain_state_changed(replicator_notify_brain);
+	}
 	if (req.priority == REPLICATION_PRIORITY_SYNC) {
 		sync = i_new(struct replicator_notify_sync, 1);
 		sync->conn = conn;
@@ -85,6 +101,8 @@ static void replicator_notify_conn_destroy(struct connection *_conn)
 		replicator_brain_wait_sync_cancel(&sync->waiter);
 		i_free(sync);
 	}
+	if (conn->ack_pending)
+		DLLIST_REMOVE(&replicator_notify_ack_conns, conn);
 	connection_deinit(&conn->conn);
 	i_free(conn);
 	master_service_client_connection_destroyed(master_service);
@@ -123,6 +141,20 @@ void replicator_notify_conns_init(struct replicator_queue *queue,
 	replicator_notify_brain = brain;
 	replicator_notify_conns = connection_list_init(
 		&replicator_notify_conn_set, &replicator_notify_conn_vfuncs);
+}
+
+void replicator_notify_conns_state_saved(void)
+{
+	struct replicator_notify_conn *conn;
+	string_t *str = t_str_new(32);
+
+	while ((conn = replicator_notify_ack_conns) != NULL) {
+		DLLIST_REMOVE(&replicator_notify_ack_conns, conn);
+		conn->ack_pending = FALSE;
+		str_truncate(str, 0);
+		replicator_notify_ack_append(str, conn->requests);
+		o_stream_nsend(conn->conn.output, str_data(str), str_len(str));
+	}
 }
 
 void replicator_notify_conns_deinit(void)
