@@ -105,11 +105,13 @@ static void aggregator_fifo_input(struct connection *_conn)
 		return;
 	case -1:
 		/* the master keeps the fifo open for writing, so this
-		   doesn't normally happen */
-		e_error(conn->conn.event, "read(%s) failed: %s",
+		   doesn't normally happen: let the master start a new
+		   aggregator with a fresh fifo fd */
+		e_error(conn->conn.event, "read(%s) failed: %s - restarting",
 			conn->conn.name,
 			i_stream_get_error(conn->conn.input));
 		connection_input_halt(&conn->conn);
+		master_service_stop(master_service);
 		return;
 	default:
 		break;

@@ -24,6 +24,12 @@ struct aggregator_sync_request {
 	void *context;
 };
 
+struct aggregator_unacked {
+	enum replication_priority priority;
+	/* the number of the last request sent for the user */
+	uint64_t seq;
+};
+
 struct aggregator_replicator_client {
 	struct connection conn;
 	struct connection_list *list;
@@ -31,6 +37,11 @@ struct aggregator_replicator_client {
 
 	/* username -> highest pending priority */
 	HASH_TABLE(char *, void *) pending;
+	/* username -> request sent but not yet acknowledged as saved by the
+	   replicator: sent again if the connection is lost */
+	HASH_TABLE(char *, struct aggregator_unacked *) unacked;
+	/* requests sent on this connection */
+	uint64_t sent_count;
 	/* id -> request sent and waiting for its reply */
 	HASH_TABLE(void *, struct aggregator_sync_request *) sync_requests;
 	uint32_t last_sync_id;
@@ -76,10 +87,70 @@ aggregator_replicator_send(struct aggregator_replicator_client *client,
 			   const char *username,
 			   enum replication_priority priority, uint32_t id)
 {
+	struct aggregator_unacked *unacked;
 	string_t *line = t_str_new(128);
+	char *key;
 
 	replicator_notify_request_append(line, username, priority, id);
 	o_stream_nsend(client->conn.output, str_data(line), str_len(line));
+
+	/* a lost sync request is sent again as high */
+	if (priority == REPLICATION_PRIORITY_SYNC)
+		priority = REPLICATION_PRIORITY_HIGH;
+	if (!hash_table_lookup_full(client->unacked, username,
+				    &key, &unacked)) {
+		unacked = i_new(struct aggregator_unacked, 1);
+		hash_table_insert(client->unacked, i_strdup(username),
+				  unacked);
+	}
+	unacked->priority = I_MAX(unacked->priority, priority);
+	unacked->seq = ++client->sent_count;
+}
+
+/* The replicator saved the first count requests. */
+static void
+aggregator_replicator_acked(struct aggregator_replicator_client *client,
+			    uint64_t count)
+{
+	struct hash_iterate_context *iter;
+	struct aggregator_unacked *unacked;
+	ARRAY(char *) acked;
+	char *username;
+
+	t_array_init(&acked, 64);
+	iter = hash_table_iterate_init(client->unacked);
+	while (hash_table_iterate(iter, client->unacked, &username, &unacked)) {
+		if (unacked->seq <= count)
+			array_push_back(&acked, &username);
+	}
+	hash_table_iterate_deinit(&iter);
+	array_foreach_elem(&acked, username) {
+		unacked = hash_table_lookup(client->unacked, username);
+		hash_table_remove(client->unacked, username);
+		i_free(unacked);
+		i_free(username);
+	}
+}
+
+/* The connection is lost: what the replicator may not have saved is sent
+   again after the reconnect. */
+static void
+aggregator_replicator_requeue_unacked(struct aggregator_replicator_client *client)
+{
+	struct hash_iterate_context *iter;
+	struct aggregator_unacked *unacked;
+	char *username;
+
+	iter = hash_table_iterate_init(client->unacked);
+	while (hash_table_iterate(iter, client->unacked, &username, &unacked)) {
+		aggregator_replicator_add_pending(client, username,
+						  unacked->priority);
+		i_free(unacked);
+		i_free(username);
+	}
+	hash_table_iterate_deinit(&iter);
+	hash_table_clear(client->unacked, TRUE);
+	client->sent_count = 0;
 }
 
 static void
@@ -180,6 +251,7 @@ aggregator_replicator_unreachable(struct aggregator_replicator_client *client,
 {
 	client->connected = FALSE;
 	aggregator_replicator_fail_syncs(client);
+	aggregator_replicator_requeue_unacked(client);
 	if (!client->unreachable_logged) {
 		e_warning(client->event, "%s - keeping requests until the "
 			  "replicator is back", error);
@@ -241,23 +313,33 @@ aggregator_replicator_input_args(struct connection *conn,
 	struct aggregator_replicator_client *client =
 		container_of(conn, struct aggregator_replicator_client, conn);
 	struct aggregator_sync_request *req;
+	struct replicator_notify_reply reply;
 	const char *error;
-	uint32_t id;
-	bool success;
 
-	if (replicator_notify_reply_parse(args, &id, &success, &error) < 0) {
+	if (replicator_notify_reply_parse(args, &reply, &error) < 0) {
 		e_error(client->event, "Replicator sent invalid reply: %s",
 			error);
 		return -1;
 	}
-	req = hash_table_lookup(client->sync_requests, POINTER_CAST(id));
-	if (req == NULL) {
-		e_error(client->event, "Replicator replied to unknown sync "
-			"request %u", id);
+	if (reply.type == REPLICATOR_NOTIFY_REPLY_ACK) {
+		if (reply.count > client->sent_count) {
+			e_error(client->event, "Replicator acknowledged %"PRIu64
+				" requests, but only %"PRIu64" were sent",
+				reply.count, client->sent_count);
+			return -1;
+		}
+		aggregator_replicator_acked(client, reply.count);
 		return 1;
 	}
-	hash_table_remove(client->sync_requests, POINTER_CAST(id));
-	aggregator_sync_request_finish(&req, success);
+	req = hash_table_lookup(client->sync_requests,
+				POINTER_CAST(reply.id));
+	if (req == NULL) {
+		e_error(client->event, "Replicator replied to unknown sync "
+			"request %u", reply.id);
+		return 1;
+	}
+	hash_table_remove(client->sync_requests, POINTER_CAST(reply.id));
+	aggregator_sync_request_finish(&req, reply.success);
 	return 1;
 }
 
@@ -310,6 +392,7 @@ aggregator_replicator_client_create(const struct aggregator_settings *set,
 	}
 	client->event = client->conn.event;
 	hash_table_create(&client->pending, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&client->unacked, default_pool, 0, str_hash, strcmp);
 	hash_table_create_direct(&client->sync_requests, default_pool, 0);
 	aggregator_replicator_connect(client);
 	return client;
@@ -326,9 +409,10 @@ void aggregator_replicator_client_destroy(
 	*_client = NULL;
 	timeout_remove(&client->to_reconnect);
 	aggregator_replicator_fail_syncs(client);
+	aggregator_replicator_requeue_unacked(client);
 	if (hash_table_count(client->pending) > 0) {
 		e_warning(client->event, "Shutting down with %u users not "
-			  "yet handed to the replicator: they are replicated "
+			  "yet saved by the replicator: they are replicated "
 			  "at their next change or full sync",
 			  hash_table_count(client->pending));
 	}
@@ -337,6 +421,7 @@ void aggregator_replicator_client_destroy(
 		i_free(username);
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&client->pending);
+	hash_table_destroy(&client->unacked);
 	hash_table_destroy(&client->sync_requests);
 	connection_deinit(&client->conn);
 	connection_list_deinit(&client->list);

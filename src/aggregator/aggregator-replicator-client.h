@@ -5,8 +5,10 @@
 
 /* The aggregator's connection to the replicator. While the replicator can't
    be reached (or reads too slowly), requests wait in memory: at most one
-   per user, at the highest priority seen, so nothing is dropped and memory
-   is bounded by the number of users. Reconnects with backoff. */
+   per user, at the highest priority seen, so memory is bounded by the
+   number of users. Requests sent are kept (again one per user) until the
+   replicator acknowledges that it has saved them, and sent again after a
+   reconnect: a replicator crash loses nothing. Reconnects with backoff. */
 
 struct aggregator_settings;
 struct aggregator_replicator_client;
