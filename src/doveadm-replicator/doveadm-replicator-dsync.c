@@ -6,6 +6,7 @@
 #include "mail-user.h"
 #include "doveadm-mail.h"
 #include "replication-settings.h"
+#include "replicator-dsync-protocol.h"
 #include "doveadm-replicator-dsync.h"
 
 #include <sysexits.h>
@@ -42,7 +43,7 @@ doveadm_replicator_dsync_server_run(struct doveadm_mail_cmd_context *ctx,
 	if (noreplicate) {
 		e_info(user->event, "replication: Refusing incoming dsync: "
 		       "noreplicate is set");
-		ctx->exit_code = EX_NOPERM;
+		ctx->exit_code = REPLICATOR_DSYNC_EX_REFUSED;
 		return -1;
 	}
 	return rctx->module_ctx.super.run(ctx, user);
