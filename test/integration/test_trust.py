@@ -1,0 +1,358 @@
+"""Trust: what happens *while* a sync runs. Each test makes a race
+deterministic (a replica that accepts and never answers, SIGSTOP, a
+missing auth socket) and then checks what must hold: no crash line, and no
+change lost (it arrives without any later change)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import PairTestCase, run, wait_until, wait_equal
+
+ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                    "dovecot-replication-trust")
+CRASH_RE = re.compile(r"Panic:|Fatal:|assertion failed|Timeout leak|"
+                      r"killed with signal|Raw backtrace")
+# what the tests do themselves
+EXPECTED_RE = re.compile(r"killed with signal 9\b")
+# a short dsync timeout keeps black-holed syncs bounded; the index log
+# rotates at 1 KiB, so a replica's dsync state goes stale quickly
+CONF = """replication_dsync_timeout = 15s
+mail_index_log_rotate_max_size = 1k
+mail_index_log_rotate_min_size = 1k
+log_debug = category=replication OR category=replicator
+"""
+
+
+class BlackHole:
+    """Listens on a port, accepts connections and never answers."""
+
+    def __init__(self, port):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.conns = []
+        self.closed = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self):
+        self.closed = True
+        # shutdown wakes the accept(); close alone keeps it listening
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(timeout=10)
+        for conn in self.conns:
+            conn.close()
+
+
+def subjects(inst, user):
+    out = inst.doveadm("-f", "tab", "fetch", "-u", user, "hdr.subject",
+                       "mailbox", "INBOX", check=False).stdout
+    return set(out.split())
+
+
+def db_priority(inst, user):
+    """The user's priority in the replicator state file, None if absent."""
+    try:
+        with open(os.path.join(inst.dir, "state", "replicator.db")) as f:
+            for line in f:
+                fields = line.split("\t")
+                if fields[0] == user:
+                    return int(fields[1])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def crash_lines(inst):
+    return [line for line in inst.log_text().splitlines()
+            if CRASH_RE.search(line) and not EXPECTED_RE.search(line)]
+
+
+def unix_peers(pid):
+    """Number of sockets the process has open."""
+    return sum(1 for fd in os.listdir(f"/proc/{pid}/fd")
+               if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class TrustTest(PairTestCase):
+    ROOT = ROOT
+    INDEX = 12
+    EXTRA_CONF = CONF
+
+    def tearDown(self):
+        for inst in (self.a, self.b):
+            if not inst.started:
+                inst.start()
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst), [], inst.name)
+
+    def replicator_pid(self, inst):
+        return wait_until(f"{inst.name} replicator",
+                          lambda: inst.service_pids("replicator"))[0]
+
+    def new_replicator_pid(self, inst, old):
+        return wait_until(f"{inst.name} replicator restarted", lambda: [
+            p for p in inst.service_pids("replicator") if p != old])[0]
+
+    def wait_dsync_running(self, inst, user):
+        def running():
+            out = inst.doveadm("replicator", "dsync-status",
+                               check=False).stdout
+            return any(line.split()[:1] == [user] and "dsync" in line
+                       for line in out.splitlines())
+        wait_until(f"{user}'s dsync running on {inst.name}", running,
+                   timeout=30)
+
+    def status_row(self, inst, user):
+        out = inst.doveadm("-f", "tab", "replicator", "status", user,
+                           check=False).stdout.splitlines()
+        if len(out) < 2:
+            return None
+        return dict(zip(out[0].split("\t"), out[1].split("\t")))
+
+    def with_black_hole(self, fn):
+        """Run fn while b's doveadm port accepts and never answers, then
+        bring the real b back."""
+        wait_equal(self.a, self.b, "usera")
+        self.b.stop()
+        hole = BlackHole(self.b.doveadm_port)
+        try:
+            return fn()
+        finally:
+            hole.close()
+            self.b.start()
+
+    # --- crashes ------------------------------------------------------
+
+    def test_sigterm_mid_sync_no_panic_change_kept(self):
+        """C1, R2: a stop or restart while a dsync runs neither panics nor
+        forgets the change that started the sync."""
+        def work():
+            self.a.lmtp_deliver("usera", "c1-term")
+            self.wait_dsync_running(self.a, "usera")
+            pid = self.replicator_pid(self.a)
+            os.kill(pid, signal.SIGTERM)
+            self.new_replicator_pid(self.a, pid)
+            self.assertIn("Sync aborted: shutting down", self.a.log_text())
+        self.with_black_hole(work)
+        # no later change: the restarted replicator still has it due
+        wait_until("c1-term on b", lambda: "c1-term" in
+                   subjects(self.b, "usera"), timeout=90)
+
+    def test_sigkill_mid_sync_change_kept(self):
+        """R2: a kill -9 while a dsync runs keeps the change due."""
+        def work():
+            db = os.path.join(self.a.dir, "state", "replicator.db")
+            self.a.lmtp_deliver("usera", "r2-kill")
+            self.wait_dsync_running(self.a, "usera")
+            started = time.time()
+            # a save while the sync runs keeps the starting priority
+            wait_until("state saved during the sync", lambda:
+                       os.stat(db).st_mtime > started, timeout=15)
+            self.assertGreaterEqual(db_priority(self.a, "usera"), 2)
+            pid = self.replicator_pid(self.a)
+            os.kill(pid, signal.SIGKILL)
+            self.new_replicator_pid(self.a, pid)
+        self.with_black_hole(work)
+        wait_until("r2-kill on b", lambda: "r2-kill" in
+                   subjects(self.b, "usera"), timeout=90)
+
+    def test_remove_mid_sync_no_assertion(self):
+        """C2: replicator remove of a user whose dsync runs."""
+        pid = self.replicator_pid(self.a)
+
+        def work():
+            self.a.lmtp_deliver("userb", "c2-remove")
+            self.wait_dsync_running(self.a, "userb")
+            self.a.doveadm("replicator", "remove", "userb")
+        self.with_black_hole(work)
+        # the black hole closed: the dsync ended
+        wait_until("userb's dsync over", lambda: "userb" not in
+                   self.a.doveadm("replicator", "dsync-status").stdout,
+                   timeout=60)
+        self.assertEqual(self.replicator_pid(self.a), pid)
+        # the user comes back with its next change
+        self.a.lmtp_deliver("userb", "c2-after")
+        wait_until("c2-after on b", lambda: "c2-after" in
+                   subjects(self.b, "userb"), timeout=60)
+
+    def test_auth_userdb_missing_no_busy_loop(self):
+        """C3: a failing auth-userdb connect neither busy-loops nor leaks
+        a timeout, and the user is replicated once auth is back."""
+        sock = os.path.join(self.a.base_dir, "auth-userdb")
+        moved = sock + ".away"
+        pid = self.replicator_pid(self.a)
+        os.rename(sock, moved)
+        try:
+            os.kill(pid, signal.SIGTERM)
+            pid = self.new_replicator_pid(self.a, pid)
+            self.a.doveadm("replicator", "replicate", "usera")
+            wait_until("the lookup failed", lambda:
+                       "Can't replicate: net_connect_unix" in
+                       self.a.log_text())
+            # CPU over a 2 s window: a busy loop uses all of it
+            t0, c0 = time.monotonic(), cpu_ticks(pid)
+            time.sleep(2)
+            used = (cpu_ticks(pid) - c0) / os.sysconf("SC_CLK_TCK")
+            self.assertLess(used / (time.monotonic() - t0), 0.3)
+        finally:
+            os.rename(moved, sock)
+        self.a.lmtp_deliver("usera", "c3-after")
+        wait_until("c3-after on b", lambda: "c3-after" in
+                   subjects(self.b, "usera"), timeout=90)
+
+    def test_stop_during_add_listing_no_segfault(self):
+        """C4: stopping Dovecot while replicator add <mask> lists."""
+        auth = self.a.service_pids("auth")
+        self.assertTrue(auth)
+        for p in auth:
+            os.kill(p, signal.SIGSTOP)
+        peers0 = unix_peers(self.a.service_pids("replicator")[0])
+        add = subprocess.Popen(["doveadm", "-c", self.a.conf, "replicator",
+                                "add", "user*"],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            wait_until("the ADD is pending", lambda: add.poll() is None
+                       and unix_peers(self.a.service_pids("replicator")[0])
+                       > peers0)
+            self.a.stop()
+        finally:
+            for p in auth:
+                try:
+                    os.kill(p, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            add.wait(timeout=60)
+        self.a.start()
+
+    # --- lost changes ---------------------------------------------------
+
+    def test_replicator_crash_with_notification_in_flight(self):
+        """R3: the aggregator resends what the replicator hadn't saved."""
+        wait_equal(self.a, self.b, "userc")
+        pid = self.replicator_pid(self.a)
+        os.kill(pid, signal.SIGSTOP)
+        notified = re.compile(r"lmtp\(userc\).*Notified")
+        try:
+            before = len(notified.findall(self.a.log_text()))
+            self.a.lmtp_deliver("userc", "r3-inflight")
+            wait_until("notified", lambda: len(notified.findall(
+                self.a.log_text())) > before)
+        finally:
+            os.kill(pid, signal.SIGKILL)
+        self.new_replicator_pid(self.a, pid)
+        wait_until("r3-inflight on b", lambda: "r3-inflight" in
+                   subjects(self.b, "userc"), timeout=60)
+
+    def test_stale_replica_state_is_resynced(self):
+        """R1: the replica finds our state stale (its log rotated): the
+        sync is incomplete, a full sync follows, nothing is left behind."""
+        self.a.lmtp_deliver("usera", "r1-base")
+        wait_equal(self.a, self.b, "usera")
+        self.a.stop()
+        for n in range(20):
+            self.b.lmtp_deliver("usera", f"r1-b{n}", body="x" * 200 + "\n")
+        self.a.start()
+        self.a.lmtp_deliver("usera", "r1-a")
+        wait_until("r1-a on b", lambda: "r1-a" in subjects(self.b, "usera"),
+                   timeout=90)
+        wait_until("b's mails on a", lambda: all(
+            f"r1-b{n}" in subjects(self.a, "usera") for n in range(20)),
+            timeout=90)
+        wait_equal(self.a, self.b, "usera", timeout=60)
+
+    def test_local_permission_error_keeps_user(self):
+        """R4: a permission error is a failure, not the replica's
+        noreplicate refusal: the user stays replicated."""
+        wait_equal(self.a, self.b, "userc")
+        boxes = os.path.join(self.a.dir, "home", "userc", "mail", "mailboxes")
+        mode = os.stat(boxes).st_mode
+        os.chmod(boxes, 0o500)
+        try:
+            self.b.doveadm("mailbox", "create", "-u", "userc", "PermBox")
+            # a's replicator runs the dsync: the error is in its process
+            self.a.doveadm("replicator", "replicate", "-p", "high", "userc")
+            wait_until("the sync failed", lambda: (self.status_row(
+                self.a, "userc") or {}).get("failed") == "y", timeout=60)
+            self.assertNotIn("userc: Removing user from replication",
+                             self.a.log_text())
+            self.assertIsNotNone(self.status_row(self.a, "userc"))
+        finally:
+            os.chmod(boxes, mode)
+        self.b.lmtp_deliver("userc", "r4-after")
+        wait_equal(self.a, self.b, "userc", timeout=120)
+
+    def test_dsync_timeout_frees_the_slot(self):
+        """A hung dsync is given up after replication_dsync_timeout, and
+        last error says so."""
+        def work():
+            self.a.lmtp_deliver("userc", "timeout")
+            self.wait_dsync_running(self.a, "userc")
+            wait_until("timed out", lambda: "timed out" in (self.status_row(
+                self.a, "userc") or {}).get("last error", ""), timeout=40)
+            self.assertNotIn("userc", self.a.doveadm(
+                "replicator", "dsync-status").stdout)
+        self.with_black_hole(work)
+        wait_until("timeout on b", lambda: "timeout" in
+                   subjects(self.b, "userc"), timeout=120)
+
+
+class SettingsTest(unittest.TestCase):
+    def test_full_sync_interval_zero_is_rejected(self):
+        from harness import Instance
+        inst = Instance(ROOT + "-settings", "s", 16,
+                        extra_conf="replication_full_sync_interval = 0\n")
+        inst.write_config(replica="tcp:127.0.0.1:1")
+        res = inst.doveconf("-n", check=False)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("replication_full_sync_interval must not be 0",
+                      res.stderr + res.stdout)
+
+
+class GlobalNoreplicateTest(PairTestCase):
+    """noreplicate = yes in the config: the replicator replicates only the
+    users whose userdb says noreplicate=no."""
+    ROOT = ROOT + "-noreplicate"
+    INDEX = 14
+    EXTRA_CONF_A = "noreplicate = yes\n"
+    USERDB_A = {"usera": {"noreplicate": "no"}}
+
+    def test_config_noreplicate_is_followed(self):
+        self.a.doveadm("replicator", "add", "userb")
+        wait_until("userb dropped", lambda:
+                   "userb: Removing user from replication: noreplicate is "
+                   "set" in self.a.log_text(), timeout=30)
+        self.a.lmtp_deliver("usera", "global-noreplicate")
+        wait_until("usera replicated", lambda: "global-noreplicate" in
+                   subjects(self.b, "usera"), timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main()
