@@ -249,7 +249,17 @@ static void cmd_replicator_remove(struct doveadm_cmd_context *cctx)
 	(void)cmd_replicator_request(cctx, &req, &text);
 }
 
-/* replicator notify [-f] <user> <state>: a peer synced <user> to us */
+/* Print the replica's server id: the one field of notify and
+   notify-peer. */
+static void cmd_replicator_print_id(const char *id)
+{
+	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);
+	doveadm_print_header("id", "id", DOVEADM_PRINT_HEADER_FLAG_HIDE_TITLE);
+	doveadm_print(id);
+}
+
+/* replicator notify [-f] [-i <sender>] <user> <state>: the server <sender>
+   synced <user> with us */
 static void cmd_replicator_notify(struct doveadm_cmd_context *cctx)
 {
 	struct replicator_admin_request req;
@@ -264,6 +274,7 @@ static void cmd_replicator_notify(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	(void)doveadm_cmd_param_bool(cctx, "full-sync", &req.full_sync);
+	(void)doveadm_cmd_param_str(cctx, "sender", &req.sender);
 	if (replication_username_verify(req.username, &error) < 0) {
 		e_error(cctx->event, "%s", error);
 		doveadm_exit_code = EX_USAGE;
@@ -277,15 +288,27 @@ static void cmd_replicator_notify(struct doveadm_cmd_context *cctx)
 	} else if (!success) {
 		e_error(cctx->event, "Replicator failed: %s", text);
 		doveadm_exit_code = EX_TEMPFAIL;
+	} else {
+		cmd_replicator_print_id(text);
 	}
 }
 
 struct peer_cmd_context {
 	struct ioloop *ioloop;
 	int exit_code;
-	const char *error;
+	/* the callback runs in another data stack frame */
+	char *error;
+	/* what the replica's notify printed: its server id */
+	string_t *id;
 	bool finished;
 };
+
+static void peer_cmd_print(const unsigned char *data, size_t size,
+			   bool finished ATTR_UNUSED,
+			   struct peer_cmd_context *ctx)
+{
+	replicator_dsync_state_output_append(ctx->id, data, size);
+}
 
 static void peer_cmd_callback(const struct doveadm_server_reply *reply,
 			      void *context)
@@ -294,7 +317,7 @@ static void peer_cmd_callback(const struct doveadm_server_reply *reply,
 
 	ctx->finished = TRUE;
 	ctx->exit_code = reply->exit_code;
-	ctx->error = t_strdup(reply->error);
+	ctx->error = i_strdup(reply->error);
 	io_loop_stop(ctx->ioloop);
 }
 
@@ -311,7 +334,7 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 	struct doveadm_client *client;
 	struct ip_addr *ips;
 	unsigned int ips_count;
-	const char *replica, *username, *state, *error;
+	const char *replica, *username, *state, *sender = "", *error;
 	struct timeout *to;
 	string_t *line;
 	bool full_sync = FALSE;
@@ -324,6 +347,7 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	(void)doveadm_cmd_param_bool(cctx, "full-sync", &full_sync);
+	(void)doveadm_cmd_param_str(cctx, "sender", &sender);
 	ret = replicator_replica_addr_parse(replica, &addr, &error);
 	if (ret <= 0) {
 		e_error(cctx->event, "%s", ret < 0 ? error : t_strdup_printf(
@@ -360,7 +384,9 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	line = t_str_new(256);
-	replicator_notify_cmd_append(line, username, full_sync, state);
+	replicator_notify_cmd_append(line, username, full_sync, state, sender);
+	ctx.id = str_new(default_pool, 64);
+	doveadm_client_set_print(client, peer_cmd_print, &ctx);
 	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
 			   peer_cmd_callback, &ctx);
 	doveadm_client_unref(&client);
@@ -377,7 +403,11 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 			replica, ctx.error == NULL ? "" : ctx.error);
 		doveadm_exit_code = ctx.exit_code == EX_USAGE ?
 			EX_USAGE : EX_TEMPFAIL;
+	} else {
+		cmd_replicator_print_id(str_c(ctx.id));
 	}
+	str_free(&ctx.id);
+	i_free(ctx.error);
 	io_loop_destroy(&ctx.ioloop);
 }
 
@@ -431,11 +461,12 @@ DOVEADM_CMD_PARAMS_END
 {
 	.name = REPLICATOR_DOVEADM_CMD_NOTIFY,
 	.cmd = cmd_replicator_notify,
-	.usage = "[-a <replicator socket path>] [-f] <username> <state>",
+	.usage = "[-a <replicator socket path>] [-f] [-i <sender>] <username> <state>",
 	.flags = CMD_FLAG_HIDDEN,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('a', "socket-path", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('f', "full-sync", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('i', "sender", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAM('\0', "state", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAMS_END
@@ -443,10 +474,11 @@ DOVEADM_CMD_PARAMS_END
 {
 	.name = REPLICATOR_DOVEADM_CMD_NOTIFY_PEER,
 	.cmd = cmd_replicator_notify_peer,
-	.usage = "[-f] <replica> <username> <state>",
+	.usage = "[-f] [-i <sender>] <replica> <username> <state>",
 	.flags = CMD_FLAG_HIDDEN,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('f', "full-sync", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('i', "sender", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "replica", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAM('\0', "state", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)

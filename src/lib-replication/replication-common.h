@@ -20,6 +20,12 @@
 #define REPLICATION_EVENT_CATEGORY_AGGREGATOR "aggregator"
 #define REPLICATION_EVENT_CATEGORY_REPLICATOR "replicator"
 
+/* A server's name in NOTIFY (replicator-admin-protocol.h): its host
+   domain (hostpid.h), the DOVECOT_HOSTDOMAIN environment variable if set.
+   dsync's per-user lock needs it to differ between the servers of a
+   replication set already. */
+#define REPLICATION_SERVER_ID my_hostdomain()
+
 /* Longest username accepted anywhere, before escaping. */
 #define REPLICATION_USERNAME_MAX_LENGTH 1024
 

@@ -19,7 +19,7 @@ static const struct replicator_admin_cmd_def replicator_admin_cmds[] = {
 	[REPLICATOR_ADMIN_CMD_REPLICATE] = { "REPLICATE", 3, 3 },
 	[REPLICATOR_ADMIN_CMD_ADD] = { "ADD", 1, 1 },
 	[REPLICATOR_ADMIN_CMD_REMOVE] = { "REMOVE", 1, 1 },
-	[REPLICATOR_ADMIN_CMD_NOTIFY] = { "NOTIFY", 3, 3 },
+	[REPLICATOR_ADMIN_CMD_NOTIFY] = { "NOTIFY", 3, 4 },
 };
 static_assert(N_ELEMENTS(replicator_admin_cmds) == REPLICATOR_ADMIN_CMD_COUNT,
 	      "command table out of sync");
@@ -87,6 +87,10 @@ void replicator_admin_request_append(string_t *dest,
 		str_append_c(dest, '\t');
 		str_append_tabescaped(dest, req->state == NULL ? "" :
 				      req->state);
+		if (req->sender != NULL) {
+			str_append_c(dest, '\t');
+			str_append_tabescaped(dest, req->sender);
+		}
 		break;
 	}
 	str_append_c(dest, '\n');
@@ -177,6 +181,7 @@ int replicator_admin_request_parse(const char *const *args,
 		req_r->username = args[0];
 		req_r->full_sync = parse_flags(args[1]);
 		req_r->state = args[2];
+		req_r->sender = args[3];
 		break;
 	}
 	return 0;

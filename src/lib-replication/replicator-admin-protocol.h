@@ -32,10 +32,14 @@ enum replicator_admin_cmd {
 	/* "REMOVE" <username>
 	   Forget a user. Result "+" or "-User not found". */
 	REPLICATOR_ADMIN_CMD_REMOVE,
-	/* "NOTIFY" <username> <flags> <state>
-	   Sent by the receiving side of a successful dsync: the user was just
-	   synced ("f" in flags: fully) and <state> (may be empty) is the new
-	   dsync state. Result "+". */
+	/* "NOTIFY" <username> <flags> <state> [<sender>]
+	   Sent on behalf of the other side of a successful dsync: the user
+	   was just synced ("f" in flags: fully) and <state> (may be empty) is
+	   the new dsync state. <sender> names the server that ran the dsync
+	   (REPLICATION_SERVER_ID). Result "+<the receiver's server id>": the
+	   sender learns whom its replica string reaches, so that a state is
+	   adopted only from the server the receiver itself syncs the user
+	   with. */
 	REPLICATOR_ADMIN_CMD_NOTIFY,
 };
 #define REPLICATOR_ADMIN_CMD_COUNT (REPLICATOR_ADMIN_CMD_NOTIFY + 1)
@@ -63,6 +67,8 @@ struct replicator_admin_request {
 	bool full_sync;
 	/* NOTIFY; "" when there is none */
 	const char *state;
+	/* NOTIFY; NULL when not sent */
+	const char *sender;
 };
 
 /* Append a request line (with LF). */

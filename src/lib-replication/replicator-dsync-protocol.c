@@ -120,10 +120,13 @@ int replicator_replica_addr_parse(const char *replica,
 }
 
 static void append_notify_args(string_t *dest, bool full_sync,
-			       const char *username, const char *state)
+			       const char *sender, const char *username,
+			       const char *state)
 {
 	if (full_sync)
 		str_append(dest, "\t-f");
+	str_append(dest, "\t-i\t");
+	str_append_tabescaped(dest, sender);
 	str_append_c(dest, '\t');
 	str_append_tabescaped(dest, username);
 	str_append_c(dest, '\t');
@@ -133,21 +136,28 @@ static void append_notify_args(string_t *dest, bool full_sync,
 
 void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
 				       const char *username, bool full_sync,
-				       const char *state)
+				       const char *state, const char *sender)
 {
 	/* no flags, no user: not a mail command; the words of a command
-	   name are separate fields */
+	   name are separate fields; options before the positional ones */
 	str_append(dest, "\t\treplicator\tnotify-peer");
 	if (full_sync)
 		str_append(dest, "\t-f");
+	str_append(dest, "\t-i\t");
+	str_append_tabescaped(dest, sender);
 	str_append_c(dest, '\t');
 	str_append_tabescaped(dest, replica);
-	append_notify_args(dest, FALSE, username, state);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, username);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, state);
+	str_append_c(dest, '\n');
 }
 
 void replicator_notify_cmd_append(string_t *dest, const char *username,
-				  bool full_sync, const char *state)
+				  bool full_sync, const char *state,
+				  const char *sender)
 {
 	str_append(dest, "\t\treplicator\tnotify");
-	append_notify_args(dest, full_sync, username, state);
+	append_notify_args(dest, full_sync, sender, username, state);
 }

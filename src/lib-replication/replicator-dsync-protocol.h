@@ -17,12 +17,13 @@
    are the pair's, valid in either direction). It asks the local
    doveadm-server, which has the credentials of the replica's doveadm
    server:
-     <flags> TAB TAB replicator TAB notify-peer [TAB -f] TAB <replica>
-       TAB <username> TAB <state> LF
+     <flags> TAB TAB replicator TAB notify-peer [TAB -f] TAB -i TAB <sender>
+       TAB <replica> TAB <username> TAB <state> LF
    which runs on the replica's doveadm server:
-     <flags> TAB TAB replicator TAB notify [TAB -f] TAB <username>
-       TAB <state> LF
-   which sends NOTIFY to that replicator (replicator-admin-protocol.h). */
+     <flags> TAB TAB replicator TAB notify [TAB -f] TAB -i TAB <sender>
+       TAB <username> TAB <state> LF
+   which sends NOTIFY to that replicator (replicator-admin-protocol.h).
+   Both print one field: the replica's server id. */
 
 /* Options of Dovecot 2.3's default replication_dsync_parameters that 2.4
    removed: -d (the replicator passes the destination) and -U (the peer's
@@ -92,9 +93,10 @@ void replicator_dsync_cmd_append(string_t *dest,
 /* Append the replicator notify-peer command line (with LF). */
 void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
 				       const char *username, bool full_sync,
-				       const char *state);
+				       const char *state, const char *sender);
 /* Append the replicator notify command line (with LF). */
 void replicator_notify_cmd_append(string_t *dest, const char *username,
-				  bool full_sync, const char *state);
+				  bool full_sync, const char *state,
+				  const char *sender);
 
 #endif

@@ -29,6 +29,9 @@ static const struct {
 	{ "NOTIFY\tuser\tf\tAQAAAA==", {
 		.cmd = REPLICATOR_ADMIN_CMD_NOTIFY, .username = "user",
 		.full_sync = TRUE, .state = "AQAAAA==" } },
+	{ "NOTIFY\tuser\t\tAQAAAA==\ta.example\001t", {
+		.cmd = REPLICATOR_ADMIN_CMD_NOTIFY, .username = "user",
+		.state = "AQAAAA==", .sender = "a.example\t" } },
 };
 
 static const struct {
@@ -49,7 +52,8 @@ static const struct {
 	{ "REMOVE\t", "Empty username" },
 	/* unescaped TAB in the username */
 	{ "REMOVE\ta\tb", "Expected 1 arguments, got 2" },
-	{ "NOTIFY\tuser\tf", "Expected 3 arguments, got 2" },
+	{ "NOTIFY\tuser\tf", "Expected 3..4 arguments, got 2" },
+	{ "NOTIFY\tuser\tf\ts\tx\ty", "Expected 3..4 arguments, got 5" },
 	{ "NOTIFY\t\t\t", "Empty username" },
 };
 
@@ -73,6 +77,7 @@ static void test_replicator_admin_request_parse(void)
 		test_assert_idx(req.priority == exp->priority, i);
 		test_assert_idx(req.full_sync == exp->full_sync, i);
 		test_assert_strcmp_idx(req.state, exp->state, i);
+		test_assert_strcmp_idx(req.sender, exp->sender, i);
 	}
 	test_end();
 

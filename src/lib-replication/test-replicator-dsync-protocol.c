@@ -115,11 +115,13 @@ static void test_replicator_notify_cmds(void)
 	string_t *str = t_str_new(128);
 
 	test_begin("replicator notify commands");
-	replicator_notify_peer_cmd_append(str, "tcp:h:1", "u\tx", TRUE, "ST");
-	replicator_notify_cmd_append(str, "u", FALSE, "");
+	replicator_notify_peer_cmd_append(str, "tcp:h:1", "u\tx", TRUE, "ST",
+					  "a.ex");
+	replicator_notify_cmd_append(str, "u", FALSE, "", "a.ex");
 	test_assert_strcmp(str_c(str),
-		"\t\treplicator\tnotify-peer\t-f\ttcp:h:1\tu\001tx\tST\n"
-		"\t\treplicator\tnotify\tu\t\n");
+		"\t\treplicator\tnotify-peer\t-f\t-i\ta.ex\ttcp:h:1\t"
+		"u\001tx\tST\n"
+		"\t\treplicator\tnotify\t-i\ta.ex\tu\t\n");
 	test_end();
 }
 

@@ -8,6 +8,7 @@
 #include "ostream.h"
 #include "wildcard-match.h"
 #include "master-service.h"
+#include "hostpid.h"
 #include "replicator-admin-protocol.h"
 #include "replicator-queue.h"
 #include "replicator-brain.h"
@@ -250,11 +251,23 @@ replicator_admin_notify(struct replicator_admin_conn *conn,
 	struct replicator_user *user;
 
 	user = replicator_queue_get(admin_queue, req->username);
-	replicator_queue_peer_synced(admin_queue, user, req->full_sync,
-				     req->state);
-	e_debug(conn->conn.event, "%s: synced by the replica%s",
-		req->username, req->full_sync ? " (full sync)" : "");
-	replicator_admin_result_append(reply, TRUE, NULL);
+	if (req->sender != NULL &&
+	    replicator_brain_is_users_replica(admin_brain, user, req->sender)) {
+		replicator_queue_peer_synced(admin_queue, user,
+					     req->full_sync, req->state);
+		e_debug(conn->conn.event, "%s: synced by the replica%s",
+			req->username, req->full_sync ? " (full sync)" : "");
+	} else {
+		/* its state belongs to another pair (a chain, a changed
+		   mail_replica), or we don't know yet whom our replica
+		   string reaches */
+		e_debug(conn->conn.event, "%s: synced by %s, not this user's "
+			"replica (as far as known): state not adopted",
+			req->username, req->sender == NULL ? "an unnamed "
+			"server" : req->sender);
+	}
+	/* our id: the sender learns whom its replica string reaches */
+	replicator_admin_result_append(reply, TRUE, REPLICATION_SERVER_ID);
 }
 
 static int

@@ -19,9 +19,13 @@
 #define REPLICATOR_REPLICA_FAILURES_BEFORE_BACKOFF 3
 #define REPLICATOR_REPLICA_BACKOFF_MIN_SECS 1
 #define REPLICATOR_REPLICA_BACKOFF_MAX_SECS 60
+/* a replica with a hung dsync is checked again this often */
+#define REPLICATOR_REPLICA_HUNG_RETRY_SECS 10
 
 struct replicator_replica {
 	char *name;
+	/* the server id the replica answered hand-overs with */
+	char *peer_id;
 	unsigned int consecutive_failures;
 	unsigned int backoff_secs;
 	time_t next_attempt;
@@ -121,6 +125,12 @@ replicator_replica_backed_off(struct replicator_brain *brain,
 {
 	struct replicator_replica *replica;
 
+	if (replicator_dsync_replica_hung(name)) {
+		/* another dsync would hang too */
+		replicator_queue_postpone(brain->queue, user, ioloop_time +
+					  REPLICATOR_REPLICA_HUNG_RETRY_SECS);
+		return TRUE;
+	}
 	replica = hash_table_lookup(brain->replicas, name);
 	if (replica == NULL || replica->next_attempt <= ioloop_time)
 		return FALSE;
@@ -244,8 +254,10 @@ static void replicator_sync_tempfail(struct replicator_sync *sync,
 	replicator_sync_end(sync);
 }
 
+/* replica_failing: the replica's other syncs failed just before */
 static enum replicator_sync_result
-replicator_sync_result(enum replicator_dsync_result result)
+replicator_sync_result(enum replicator_dsync_result result,
+		       bool replica_failing)
 {
 	switch (result) {
 	case REPLICATOR_DSYNC_RESULT_OK:
@@ -253,12 +265,30 @@ replicator_sync_result(enum replicator_dsync_result result)
 	case REPLICATOR_DSYNC_RESULT_INCOMPLETE:
 		return REPLICATOR_SYNC_RESULT_INCOMPLETE;
 	case REPLICATOR_DSYNC_RESULT_LOCAL_FAILED:
+	case REPLICATOR_DSYNC_RESULT_TIMEOUT:
 		return REPLICATOR_SYNC_RESULT_TEMPFAIL;
 	case REPLICATOR_DSYNC_RESULT_REFUSED:
 	case REPLICATOR_DSYNC_RESULT_FAILED:
 		break;
 	}
-	return REPLICATOR_SYNC_RESULT_FAILED;
+	/* a failure of this user alone may come from its state; one of a
+	   failing replica doesn't tell */
+	return replica_failing ? REPLICATOR_SYNC_RESULT_TEMPFAIL :
+		REPLICATOR_SYNC_RESULT_FAILED;
+}
+
+static void replicator_brain_peer_id(const char *name, const char *peer_id,
+				     void *context)
+{
+	struct replicator_brain *brain = context;
+	struct replicator_replica *replica;
+
+	replica = replicator_replica_get(brain, name);
+	if (null_strcmp(replica->peer_id, peer_id) == 0)
+		return;
+	e_debug(brain->event, "Replica %s is server %s", name, peer_id);
+	i_free(replica->peer_id);
+	replica->peer_id = i_strdup(peer_id);
 }
 
 static void
@@ -269,7 +299,9 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 	struct replicator_sync *sync = context;
 	struct replicator_brain *brain = sync->brain;
 	struct replicator_user *user = sync->user;
+	struct replicator_replica *replica;
 	enum replicator_sync_result sync_result;
+	bool replica_failing;
 
 	if (brain->deinitializing) {
 		/* not the sync's fault: the user stays due and is synced
@@ -287,12 +319,14 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		return;
 	}
 	/* only a failure the replica may have caused counts against it */
+	replica = replicator_replica_get(brain, sync->replica);
+	replica_failing = replica->consecutive_failures > 0;
 	if (result != REPLICATOR_DSYNC_RESULT_LOCAL_FAILED) {
-		replicator_replica_result(brain,
-			replicator_replica_get(brain, sync->replica),
-			result != REPLICATOR_DSYNC_RESULT_FAILED);
+		replicator_replica_result(brain, replica,
+			result != REPLICATOR_DSYNC_RESULT_FAILED &&
+			result != REPLICATOR_DSYNC_RESULT_TIMEOUT);
 	}
-	sync_result = replicator_sync_result(result);
+	sync_result = replicator_sync_result(result, replica_failing);
 	if (replicator_user_is_removed(user)) {
 		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "removed",
 			error, "Sync finished for a removed user");
@@ -316,7 +350,8 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 			replicator_dsync_notify_peer(
 				brain->set.doveadm_socket_path, sync->replica,
 				user->username, sync->full,
-				state == NULL ? "" : state, sync->event);
+				state == NULL ? "" : state, sync->event,
+				replicator_brain_peer_id, brain);
 		}
 		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
 		break;
@@ -554,6 +589,7 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	iter = hash_table_iterate_init(brain->replicas);
 	while (hash_table_iterate(iter, brain->replicas, &name, &replica)) {
 		i_free(replica->name);
+		i_free(replica->peer_id);
 		i_free(replica);
 	}
 	hash_table_iterate_deinit(&iter);
@@ -625,6 +661,20 @@ void replicator_brain_remove_user(struct replicator_brain *brain,
 	replicator_brain_answer_waiters(brain, user, FALSE, TRUE);
 	replicator_queue_remove(brain->queue, _user);
 	brain->state_dirty = TRUE;
+}
+
+bool replicator_brain_is_users_replica(struct replicator_brain *brain,
+				       const struct replicator_user *user,
+				       const char *server_id)
+{
+	struct replicator_replica *replica;
+	const char *name;
+
+	name = user->replica != NULL ? user->replica :
+		brain->set.default_replica;
+	replica = hash_table_lookup(brain->replicas, name);
+	return replica != NULL && replica->peer_id != NULL &&
+		strcmp(replica->peer_id, server_id) == 0;
 }
 
 const struct replicator_admin_dsync_status *

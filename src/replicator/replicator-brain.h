@@ -50,6 +50,13 @@ void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **waiter);
 void replicator_brain_remove_user(struct replicator_brain *brain,
 				  struct replicator_user **user);
 
+/* Returns TRUE if server_id is known to be the server this one syncs the
+   user with (its replica answered a hand-over with that id). Only then is
+   a dsync state handed over by server_id the pair's. */
+bool replicator_brain_is_users_replica(struct replicator_brain *brain,
+				       const struct replicator_user *user,
+				       const char *server_id);
+
 /* Returns the status of each dsync slot, running ones first, then one
    "Idle" entry per free slot (replication_max_conns in all). Allocated from
    the data stack. */

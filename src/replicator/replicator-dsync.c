@@ -3,8 +3,11 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "str.h"
+#include "hash.h"
 #include "doveadm-protocol.h"
 #include "doveadm-client.h"
+#include "hostpid.h"
+#include "replication-common.h"
 #include "replicator-dsync.h"
 
 #include <sysexits.h>
@@ -15,9 +18,45 @@ struct replicator_dsync {
 	void *context;
 	struct timeout *to;
 	unsigned int timeout_secs;
+	char *replica;
 	/* timed out: the callback was called, the reply is ignored */
 	bool timed_out;
 };
+
+/* replica -> number of timed-out dsyncs still hanging */
+static HASH_TABLE(char *, void *) replicator_dsync_hung;
+
+static void replicator_dsync_hung_update(const char *replica, int diff)
+{
+	char *key;
+	void *value;
+	unsigned int count = 0;
+
+	if (!hash_table_is_created(replicator_dsync_hung)) {
+		hash_table_create(&replicator_dsync_hung, default_pool, 0,
+				  str_hash, strcmp);
+	}
+	if (hash_table_lookup_full(replicator_dsync_hung, replica,
+				   &key, &value))
+		count = POINTER_CAST_TO(value, unsigned int);
+	else
+		key = i_strdup(replica);
+	i_assert(diff > 0 || count > 0);
+	count += diff;
+	if (count > 0) {
+		hash_table_update(replicator_dsync_hung, key,
+				  POINTER_CAST(count));
+	} else {
+		hash_table_remove(replicator_dsync_hung, key);
+		i_free(key);
+	}
+}
+
+bool replicator_dsync_replica_hung(const char *replica)
+{
+	return hash_table_is_created(replicator_dsync_hung) &&
+		hash_table_lookup(replicator_dsync_hung, replica) != NULL;
+}
 
 static void replicator_dsync_print(const unsigned char *data, size_t size,
 				   bool finished ATTR_UNUSED,
@@ -30,6 +69,9 @@ static void replicator_dsync_print(const unsigned char *data, size_t size,
 
 static void replicator_dsync_free(struct replicator_dsync *dsync)
 {
+	if (dsync->timed_out)
+		replicator_dsync_hung_update(dsync->replica, -1);
+	i_free(dsync->replica);
 	timeout_remove(&dsync->to);
 	str_free(&dsync->state);
 	i_free(dsync);
@@ -93,7 +135,8 @@ static void replicator_dsync_timeout(struct replicator_dsync *dsync)
 	   connection end by itself (dsync's own -T ends it) */
 	timeout_remove(&dsync->to);
 	dsync->timed_out = TRUE;
-	dsync->callback(REPLICATOR_DSYNC_RESULT_FAILED, NULL, t_strdup_printf(
+	replicator_dsync_hung_update(dsync->replica, 1);
+	dsync->callback(REPLICATOR_DSYNC_RESULT_TIMEOUT, NULL, t_strdup_printf(
 		"dsync timed out after %u s (replication_dsync_timeout)",
 		dsync->timeout_secs), dsync->context);
 }
@@ -145,6 +188,7 @@ replicator_dsync_run(const char *socket_path,
 	dsync->callback = callback;
 	dsync->context = context;
 	dsync->timeout_secs = cmd->timeout_secs;
+	dsync->replica = i_strdup(cmd->replica);
 	if (cmd->timeout_secs > 0) {
 		dsync->to = timeout_add(cmd->timeout_secs * 1000,
 					replicator_dsync_timeout, dsync);
@@ -160,7 +204,18 @@ replicator_dsync_run(const char *socket_path,
 struct replicator_notify_peer {
 	struct event *event;
 	char *replica;
+	string_t *peer_id;
+	replicator_dsync_peer_id_callback_t *callback;
+	void *context;
 };
+
+static void replicator_notify_peer_print(const unsigned char *data,
+					 size_t size,
+					 bool finished ATTR_UNUSED,
+					 struct replicator_notify_peer *np)
+{
+	replicator_dsync_state_output_append(np->peer_id, data, size);
+}
 
 static void
 replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
@@ -174,8 +229,11 @@ replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
 			  "state): %s",
 			  np->replica, reply->error == NULL ? "" :
 			  reply->error);
+	} else if (str_len(np->peer_id) > 0) {
+		np->callback(np->replica, str_c(np->peer_id), np->context);
 	}
 	event_unref(&np->event);
+	str_free(&np->peer_id);
 	i_free(np->replica);
 	i_free(np);
 }
@@ -183,7 +241,9 @@ replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
 void replicator_dsync_notify_peer(const char *socket_path,
 				  const char *replica, const char *username,
 				  bool full_sync, const char *state,
-				  struct event *event)
+				  struct event *event,
+				  replicator_dsync_peer_id_callback_t *callback,
+				  void *context)
 {
 	struct replicator_notify_peer *np;
 	struct doveadm_client *client;
@@ -199,9 +259,13 @@ void replicator_dsync_notify_peer(const char *socket_path,
 	np->event = event;
 	event_ref(event);
 	np->replica = i_strdup(replica);
+	np->peer_id = str_new(default_pool, 64);
+	np->callback = callback;
+	np->context = context;
 	line = t_str_new(256);
 	replicator_notify_peer_cmd_append(line, replica, username, full_sync,
-					  state);
+					  state, REPLICATION_SERVER_ID);
+	doveadm_client_set_print(client, replicator_notify_peer_print, np);
 	replicator_doveadm_cmd(&client, line, replicator_notify_peer_callback,
 			       np);
 }
@@ -209,4 +273,9 @@ void replicator_dsync_notify_peer(const char *socket_path,
 void replicator_dsync_abort_all(void)
 {
 	doveadm_clients_destroy_all();
+	/* every hung dsync ended with its connection */
+	if (hash_table_is_created(replicator_dsync_hung)) {
+		i_assert(hash_table_count(replicator_dsync_hung) == 0);
+		hash_table_destroy(&replicator_dsync_hung);
+	}
 }

@@ -13,8 +13,10 @@ enum replicator_dsync_result {
 	REPLICATOR_DSYNC_RESULT_INCOMPLETE,
 	/* the replica refuses the user (noreplicate there) */
 	REPLICATOR_DSYNC_RESULT_REFUSED,
-	/* dsync failed (or timed out): the replica may be at fault */
+	/* dsync failed: the replica may be at fault */
 	REPLICATOR_DSYNC_RESULT_FAILED,
+	/* dsync didn't finish in time (it may still be hanging) */
+	REPLICATOR_DSYNC_RESULT_TIMEOUT,
 	/* the local doveadm-server couldn't run the sync */
 	REPLICATOR_DSYNC_RESULT_LOCAL_FAILED,
 };
@@ -28,22 +30,35 @@ typedef void replicator_dsync_callback_t(enum replicator_dsync_result result,
 struct replicator_dsync;
 
 /* Start the sync. The callback is called once, never before this returns;
-   after cmd->timeout_secs (0 = never) with FAILED, leaving the doveadm
-   connection to end by itself. Returns NULL with error_r set if the
-   doveadm server can't be reached. */
+   after cmd->timeout_secs (0 = never) with TIMEOUT. The doveadm-client API
+   can't abort one command, so a timed-out dsync is left to end by itself,
+   and its replica counts as hung until it has. Returns NULL with error_r
+   set if the doveadm server can't be reached. */
 struct replicator_dsync *
 replicator_dsync_run(const char *socket_path,
 		     const struct replicator_dsync_cmd *cmd,
 		     replicator_dsync_callback_t *callback, void *context,
 		     const char **error_r);
 
+/* The replica answered a hand-over with its server id. */
+typedef void replicator_dsync_peer_id_callback_t(const char *replica,
+						 const char *peer_id,
+						 void *context);
+
 /* Hand the new state of a successful sync to the replica's replicator
-   through the local doveadm-server ("replicator notify-peer"). Failures
-   are logged to event. */
+   through the local doveadm-server ("replicator notify-peer"), naming
+   this server as the sender. Failures are logged to event; on success the
+   callback gets the replica's server id. */
 void replicator_dsync_notify_peer(const char *socket_path,
 				  const char *replica, const char *username,
 				  bool full_sync, const char *state,
-				  struct event *event);
+				  struct event *event,
+				  replicator_dsync_peer_id_callback_t *callback,
+				  void *context);
+
+/* Returns TRUE while a timed-out dsync to the replica is still hanging:
+   don't start another one, or they pile up. */
+bool replicator_dsync_replica_hung(const char *replica);
 
 /* Abort every running sync: the callbacks of those not timed out yet are
    called with LOCAL_FAILED. */

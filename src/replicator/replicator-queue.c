@@ -11,6 +11,8 @@
 #define REPLICATOR_PRIORITY_HEAD_START_SECS (15 * 60)
 #define REPLICATOR_RETRY_MIN_SECS 10
 #define REPLICATOR_RETRY_MAX_SECS (5 * 60)
+/* this many incomplete syncs in a row are retried like failures */
+#define REPLICATOR_INCOMPLETE_BEFORE_BACKOFF 3
 #define REPLICATOR_EMPTY_QUEUE_NEXT_SECS 3600
 
 struct replicator_queue {
@@ -359,6 +361,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 		user->last_sync_failed = FALSE;
 		user->last_successful_sync = ioloop_time;
 		user->failure_count = 0;
+		user->incomplete_count = 0;
 		user->retry_secs = 0;
 		return;
 	case REPLICATOR_SYNC_RESULT_INCOMPLETE:
@@ -376,9 +379,17 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 		if (user->oldest_change == 0)
 			user->oldest_change = user->sync_started;
 		user->last_update = ioloop_time;
-		user->last_sync_failed = FALSE;
-		user->failure_count = 0;
-		user->retry_secs = 0;
+		if (++user->incomplete_count <
+		    REPLICATOR_INCOMPLETE_BEFORE_BACKOFF) {
+			user->last_sync_failed = FALSE;
+			user->failure_count = 0;
+			user->retry_secs = 0;
+			return;
+		}
+		/* it keeps happening: don't hold a slot with it */
+		user->last_sync_failed = TRUE;
+		user->failure_count++;
+		user->retry_secs = replicator_retry_secs(user->failure_count);
 		return;
 	case REPLICATOR_SYNC_RESULT_FAILED:
 		if (user->failure_count > 0 || user->sync_full) {

@@ -26,8 +26,9 @@ enum replicator_sync_result {
 	/* everything was replicated */
 	REPLICATOR_SYNC_RESULT_OK,
 	/* dsync finished but not everything was replicated (its state was
-	   stale, or changes came during the sync): sync again soon, in full
-	   if no new state came back */
+	   stale, or changes came during the sync): sync again at once, in
+	   full if no new state came back; from the third in a row on, with
+	   the failure backoff */
 	REPLICATOR_SYNC_RESULT_INCOMPLETE,
 	/* dsync failed: retry with backoff; after a second failure in a row
 	   the state is suspect, and the retry is a full sync without it */
@@ -72,6 +73,8 @@ struct replicator_user {
 	time_t sync_started;
 	/* consecutive failures, and the retry delay chosen at the last */
 	unsigned int failure_count;
+	/* consecutive incomplete syncs */
+	unsigned int incomplete_count;
 	unsigned int retry_secs;
 
 	/* next_sync time as of the last (re)positioning: the sort key */

@@ -366,6 +366,18 @@ static void test_replicator_queue_sync_outcomes(void)
 	/* the full sync didn't finish */
 	test_assert(user->force_full_sync);
 	test_assert(replicator_queue_want_sync_now(queue, &next_secs));
+	/* the third incomplete sync in a row backs off like a failure */
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_INCOMPLETE,
+				       "tcp:replica", "s4", "changed");
+	replicator_queue_push(queue, user);
+	test_assert(user->last_sync_failed);
+	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
+	test_assert_ucmp(next_secs, ==, user->retry_secs);
 
 	/* a re-added user is a new struct */
 	{

@@ -136,13 +136,13 @@ class TrustTest(PairTestCase):
         return dict(zip(out[0].split("\t"), out[1].split("\t")))
 
     def with_black_hole(self, fn):
-        """Run fn while b's doveadm port accepts and never answers, then
-        bring the real b back."""
+        """Run fn(hole) while b's doveadm port accepts and never answers,
+        then bring the real b back."""
         wait_equal(self.a, self.b, "usera")
         self.b.stop()
         hole = BlackHole(self.b.doveadm_port)
         try:
-            return fn()
+            return fn(hole)
         finally:
             hole.close()
             self.b.start()
@@ -152,7 +152,7 @@ class TrustTest(PairTestCase):
     def test_sigterm_mid_sync_no_panic_change_kept(self):
         """C1, R2: a stop or restart while a dsync runs neither panics nor
         forgets the change that started the sync."""
-        def work():
+        def work(hole):
             self.a.lmtp_deliver("usera", "c1-term")
             self.wait_dsync_running(self.a, "usera")
             pid = self.replicator_pid(self.a)
@@ -166,7 +166,7 @@ class TrustTest(PairTestCase):
 
     def test_sigkill_mid_sync_change_kept(self):
         """R2: a kill -9 while a dsync runs keeps the change due."""
-        def work():
+        def work(hole):
             db = os.path.join(self.a.dir, "state", "replicator.db")
             self.a.lmtp_deliver("usera", "r2-kill")
             self.wait_dsync_running(self.a, "usera")
@@ -186,7 +186,7 @@ class TrustTest(PairTestCase):
         """C2: replicator remove of a user whose dsync runs."""
         pid = self.replicator_pid(self.a)
 
-        def work():
+        def work(hole):
             self.a.lmtp_deliver("userb", "c2-remove")
             self.wait_dsync_running(self.a, "userb")
             self.a.doveadm("replicator", "remove", "userb")
@@ -291,6 +291,7 @@ class TrustTest(PairTestCase):
     def test_local_permission_error_keeps_user(self):
         """R4: a permission error is a failure, not the replica's
         noreplicate refusal: the user stays replicated."""
+        self.a.lmtp_deliver("userc", "r4-before")
         wait_equal(self.a, self.b, "userc")
         boxes = os.path.join(self.a.dir, "home", "userc", "mail", "mailboxes")
         mode = os.stat(boxes).st_mode
@@ -312,16 +313,74 @@ class TrustTest(PairTestCase):
     def test_dsync_timeout_frees_the_slot(self):
         """A hung dsync is given up after replication_dsync_timeout, and
         last error says so."""
-        def work():
+        def work(hole):
             self.a.lmtp_deliver("userc", "timeout")
             self.wait_dsync_running(self.a, "userc")
             wait_until("timed out", lambda: "timed out" in (self.status_row(
                 self.a, "userc") or {}).get("last error", ""), timeout=40)
             self.assertNotIn("userc", self.a.doveadm(
                 "replicator", "dsync-status").stdout)
+            # the hung dsync still holds its connection: while it does,
+            # no new dsync to the replica starts (they would pile up).
+            # Watched over twice the user's retry backoff (10 s +-20 %).
+            self.assertEqual(len(hole.conns), 1)
+            self.a.lmtp_deliver("usera", "timeout-2")
+            deadline = time.monotonic() + 25
+            while time.monotonic() < deadline:
+                self.assertEqual(len(hole.conns), 1)
+                time.sleep(0.5)
         self.with_black_hole(work)
         wait_until("timeout on b", lambda: "timeout" in
-                   subjects(self.b, "userc"), timeout=120)
+                   subjects(self.b, "userc") and "timeout-2" in
+                   subjects(self.b, "usera"), timeout=120)
+
+
+class ChainTest(unittest.TestCase):
+    """R5: a -> b -> c. The state a hands to b is the a<->b pair's: b must
+    not use it for b<->c, or c misses changes."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Instance
+        cls.a = Instance(ROOT + "-chain", "a", 17, extra_conf=CONF)
+        cls.b = Instance(ROOT + "-chain", "b", 18, extra_conf=CONF)
+        cls.c = Instance(ROOT + "-chain", "c", 19, extra_conf=CONF)
+        cls.a.write_config(replica=f"tcp:127.0.0.1:{cls.b.doveadm_port}")
+        cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.c.doveadm_port}")
+        cls.c.write_config()
+        cls.started = []
+        for inst in (cls.c, cls.b, cls.a):
+            inst.start()
+            cls.started.append(inst)
+
+    @classmethod
+    def tearDownClass(cls):
+        for inst in cls.started:
+            inst.stop()
+
+    def test_foreign_state_is_not_used_for_another_pair(self):
+        self.b.lmtp_deliver("usera", "chain-b1")
+        wait_until("chain-b1 on c", lambda: "chain-b1" in
+                   subjects(self.c, "usera"), timeout=60)
+        for n in range(3):
+            self.a.lmtp_deliver("usera", f"chain-a{n}")
+        wait_until("a's mails on b", lambda: all(
+            f"chain-a{n}" in subjects(self.b, "usera") for n in range(3)),
+            timeout=60)
+        wait_until("b heard from a", lambda: "state not adopted" in
+                   self.b.log_text(), timeout=30)
+        self.b.lmtp_deliver("usera", "chain-b2")
+        wait_until("everything on c", lambda: {
+            "chain-b1", "chain-b2", "chain-a0", "chain-a1", "chain-a2"} <=
+            subjects(self.c, "usera"), timeout=60)
+        # with a's state, c would have found b's sync stale (and only the
+        # full sync that follows would have caught up)
+        for inst in (self.b, self.c):
+            self.assertNotIn("Failed to do incremental sync",
+                             inst.log_text(), inst.name)
+        self.assertNotIn("Sync incomplete", self.b.log_text())
+        for inst in (self.a, self.b, self.c):
+            self.assertEqual(crash_lines(inst), [], inst.name)
 
 
 class SettingsTest(unittest.TestCase):
