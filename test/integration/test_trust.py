@@ -367,7 +367,8 @@ class ChainTest(unittest.TestCase):
         wait_until("a's mails on b", lambda: all(
             f"chain-a{n}" in subjects(self.b, "usera") for n in range(3)),
             timeout=60)
-        wait_until("b heard from a", lambda: "state not adopted" in
+        # a handed its state over (adopted or not)
+        wait_until("b heard from a", lambda: "usera: synced by" in
                    self.b.log_text(), timeout=30)
         self.b.lmtp_deliver("usera", "chain-b2")
         wait_until("everything on c", lambda: {
