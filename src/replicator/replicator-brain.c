@@ -144,6 +144,19 @@ static void replicator_sync_waiter_free(struct replicator_sync_waiter *waiter)
 	i_free(waiter);
 }
 
+/* Store a user's changed waiter list (key is the table's own key). */
+static void
+replicator_brain_waiters_update(struct replicator_brain *brain, char *key,
+				struct replicator_sync_waiter *head)
+{
+	if (head == NULL) {
+		hash_table_remove(brain->waiters, key);
+		i_free(key);
+	} else {
+		hash_table_update(brain->waiters, key, head);
+	}
+}
+
 /* Answer the user's waiters whose sync has come (all of them if all). */
 static void
 replicator_brain_answer_waiters(struct replicator_brain *brain,
@@ -164,12 +177,7 @@ replicator_brain_answer_waiters(struct replicator_brain *brain,
 		DLLIST_REMOVE(&head, waiter);
 		DLLIST_PREPEND(&answered, waiter);
 	}
-	if (head == NULL) {
-		hash_table_remove(brain->waiters, key);
-		i_free(key);
-	} else {
-		hash_table_update(brain->waiters, key, head);
-	}
+	replicator_brain_waiters_update(brain, key, head);
 	/* callbacks last: they may add waiters */
 	while ((waiter = answered) != NULL) {
 		DLLIST_REMOVE(&answered, waiter);
@@ -644,12 +652,7 @@ void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **_waiter)
 				    &key, &head))
 		i_unreached();
 	DLLIST_REMOVE(&head, waiter);
-	if (head == NULL) {
-		hash_table_remove(brain->waiters, key);
-		i_free(key);
-	} else {
-		hash_table_update(brain->waiters, key, head);
-	}
+	replicator_brain_waiters_update(brain, key, head);
 	replicator_sync_waiter_free(waiter);
 }
 
