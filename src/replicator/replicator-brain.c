@@ -5,6 +5,7 @@
 #include "array.h"
 #include "hash.h"
 #include "llist.h"
+#include "hostpid.h"
 #include "replication-settings.h"
 #include "replicator-settings.h"
 #include "replicator-auth-protocol.h"
@@ -291,6 +292,13 @@ static void replicator_brain_peer_id(const char *name, const char *peer_id,
 	struct replicator_brain *brain = context;
 	struct replicator_replica *replica;
 
+	if (strcmp(peer_id, REPLICATION_SERVER_ID) == 0) {
+		/* it can't be told from us: never adopt its states */
+		e_warning(brain->event, "Replica %s has this server's id %s: "
+			  "give each server its own host name (or "
+			  "DOVECOT_HOSTDOMAIN)", name, peer_id);
+		return;
+	}
 	replica = replicator_replica_get(brain, name);
 	if (null_strcmp(replica->peer_id, peer_id) == 0)
 		return;
@@ -671,11 +679,12 @@ bool replicator_brain_is_users_replica(struct replicator_brain *brain,
 				       const char *server_id)
 {
 	struct replicator_replica *replica;
-	const char *name;
 
-	name = user->replica != NULL ? user->replica :
-		brain->set.default_replica;
-	replica = hash_table_lookup(brain->replicas, name);
+	/* only a replica this server has synced the user with itself: the
+	   userdb may name another one than the global mail_replica */
+	if (user->replica == NULL)
+		return FALSE;
+	replica = hash_table_lookup(brain->replicas, user->replica);
 	return replica != NULL && replica->peer_id != NULL &&
 		strcmp(replica->peer_id, server_id) == 0;
 }

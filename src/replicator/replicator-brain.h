@@ -51,8 +51,9 @@ void replicator_brain_remove_user(struct replicator_brain *brain,
 				  struct replicator_user **user);
 
 /* Returns TRUE if server_id is known to be the server this one syncs the
-   user with (its replica answered a hand-over with that id). Only then is
-   a dsync state handed over by server_id the pair's. */
+   user with: the replica of this server's last sync of the user answered
+   a hand-over with that id. Only then is a dsync state handed over by
+   server_id the pair's. */
 bool replicator_brain_is_users_replica(struct replicator_brain *brain,
 				       const struct replicator_user *user,
 				       const char *server_id);

@@ -23,39 +23,52 @@ struct replicator_dsync {
 	bool timed_out;
 };
 
-/* replica -> number of timed-out dsyncs still hanging */
-static HASH_TABLE(char *, void *) replicator_dsync_hung;
+/* A replica with timed-out dsyncs still hanging: until when it counts as
+   hung (a dsync hanging in the doveadm handshake never ends by itself, so
+   it may not hold the replica up forever). */
+struct replicator_dsync_hung {
+	unsigned int count;
+	time_t until;
+};
 
-static void replicator_dsync_hung_update(const char *replica, int diff)
+/* replica -> its hanging dsyncs */
+static HASH_TABLE(char *, struct replicator_dsync_hung *) replicator_dsync_hung;
+
+static void
+replicator_dsync_hung_update(const char *replica, int diff, time_t until)
 {
+	struct replicator_dsync_hung *hung;
 	char *key;
-	void *value;
-	unsigned int count = 0;
 
 	if (!hash_table_is_created(replicator_dsync_hung)) {
 		hash_table_create(&replicator_dsync_hung, default_pool, 0,
 				  str_hash, strcmp);
 	}
-	if (hash_table_lookup_full(replicator_dsync_hung, replica,
-				   &key, &value))
-		count = POINTER_CAST_TO(value, unsigned int);
-	else
+	if (!hash_table_lookup_full(replicator_dsync_hung, replica,
+				    &key, &hung)) {
+		i_assert(diff > 0);
 		key = i_strdup(replica);
-	i_assert(diff > 0 || count > 0);
-	count += diff;
-	if (count > 0) {
-		hash_table_update(replicator_dsync_hung, key,
-				  POINTER_CAST(count));
-	} else {
+		hung = i_new(struct replicator_dsync_hung, 1);
+		hash_table_insert(replicator_dsync_hung, key, hung);
+	}
+	i_assert(diff > 0 || hung->count > 0);
+	hung->count += diff;
+	hung->until = I_MAX(hung->until, until);
+	if (hung->count == 0) {
 		hash_table_remove(replicator_dsync_hung, key);
+		i_free(hung);
 		i_free(key);
 	}
 }
 
 bool replicator_dsync_replica_hung(const char *replica)
 {
-	return hash_table_is_created(replicator_dsync_hung) &&
-		hash_table_lookup(replicator_dsync_hung, replica) != NULL;
+	struct replicator_dsync_hung *hung;
+
+	if (!hash_table_is_created(replicator_dsync_hung))
+		return FALSE;
+	hung = hash_table_lookup(replicator_dsync_hung, replica);
+	return hung != NULL && hung->until > ioloop_time;
 }
 
 static void replicator_dsync_print(const unsigned char *data, size_t size,
@@ -70,7 +83,7 @@ static void replicator_dsync_print(const unsigned char *data, size_t size,
 static void replicator_dsync_free(struct replicator_dsync *dsync)
 {
 	if (dsync->timed_out)
-		replicator_dsync_hung_update(dsync->replica, -1);
+		replicator_dsync_hung_update(dsync->replica, -1, 0);
 	i_free(dsync->replica);
 	timeout_remove(&dsync->to);
 	str_free(&dsync->state);
@@ -135,7 +148,9 @@ static void replicator_dsync_timeout(struct replicator_dsync *dsync)
 	   connection end by itself (dsync's own -T ends it) */
 	timeout_remove(&dsync->to);
 	dsync->timed_out = TRUE;
-	replicator_dsync_hung_update(dsync->replica, 1);
+	/* hold the replica up for another timeout at most */
+	replicator_dsync_hung_update(dsync->replica, 1,
+				     ioloop_time + dsync->timeout_secs);
 	dsync->callback(REPLICATOR_DSYNC_RESULT_TIMEOUT, NULL, t_strdup_printf(
 		"dsync timed out after %u s (replication_dsync_timeout)",
 		dsync->timeout_secs), dsync->context);

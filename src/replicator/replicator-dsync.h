@@ -32,7 +32,8 @@ struct replicator_dsync;
 /* Start the sync. The callback is called once, never before this returns;
    after cmd->timeout_secs (0 = never) with TIMEOUT. The doveadm-client API
    can't abort one command, so a timed-out dsync is left to end by itself,
-   and its replica counts as hung until it has. Returns NULL with error_r
+   and its replica counts as hung until it has (for another timeout at
+   most). Returns NULL with error_r
    set if the doveadm server can't be reached. */
 struct replicator_dsync *
 replicator_dsync_run(const char *socket_path,
@@ -56,8 +57,9 @@ void replicator_dsync_notify_peer(const char *socket_path,
 				  replicator_dsync_peer_id_callback_t *callback,
 				  void *context);
 
-/* Returns TRUE while a timed-out dsync to the replica is still hanging:
-   don't start another one, or they pile up. */
+/* Returns TRUE while a timed-out dsync to the replica is still hanging,
+   for at most another timeout after it timed out: don't start another
+   one meanwhile, or they pile up. */
 bool replicator_dsync_replica_hung(const char *replica);
 
 /* Abort every running sync: the callbacks of those not timed out yet are

@@ -379,17 +379,19 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 		if (user->oldest_change == 0)
 			user->oldest_change = user->sync_started;
 		user->last_update = ioloop_time;
+		user->failure_count = 0;
 		if (++user->incomplete_count <
 		    REPLICATOR_INCOMPLETE_BEFORE_BACKOFF) {
 			user->last_sync_failed = FALSE;
-			user->failure_count = 0;
 			user->retry_secs = 0;
 			return;
 		}
-		/* it keeps happening: don't hold a slot with it */
+		/* it keeps happening: don't hold a slot with it (but it
+		   isn't a failure: the state stays) */
 		user->last_sync_failed = TRUE;
-		user->failure_count++;
-		user->retry_secs = replicator_retry_secs(user->failure_count);
+		user->retry_secs = replicator_retry_secs(
+			user->incomplete_count -
+			REPLICATOR_INCOMPLETE_BEFORE_BACKOFF + 1);
 		return;
 	case REPLICATOR_SYNC_RESULT_FAILED:
 		if (user->failure_count > 0 || user->sync_full) {
@@ -403,6 +405,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
 		break;
 	}
+	user->incomplete_count = 0;
 	replicator_user_restore_sync_priority(user);
 	if (user->sync_full)
 		user->force_full_sync = TRUE;

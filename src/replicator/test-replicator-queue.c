@@ -378,6 +378,18 @@ static void test_replicator_queue_sync_outcomes(void)
 	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
 	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
 	test_assert_ucmp(next_secs, ==, user->retry_secs);
+	/* ... but it isn't a failure: the next real one is the first */
+	test_assert_ucmp(user->failure_count, ==, 0);
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_FAILED,
+				       "tcp:replica", NULL, "failed");
+	replicator_queue_push(queue, user);
+	test_assert_ucmp(user->failure_count, ==, 1);
+	test_assert_ucmp(user->incomplete_count, ==, 0);
 
 	/* a re-added user is a new struct */
 	{

@@ -50,7 +50,9 @@ class BlackHole:
                 return
             self.conns.append(conn)
 
-    def close(self):
+    def close(self, keep_conns=False):
+        """Stop listening; keep_conns leaves the accepted connections
+        open and silent (a peer gone without closing them)."""
         self.closed = True
         # shutdown wakes the accept(); close alone keeps it listening
         try:
@@ -59,6 +61,10 @@ class BlackHole:
             pass
         self.sock.close()
         self.thread.join(timeout=10)
+        if not keep_conns:
+            self.close_conns()
+
+    def close_conns(self):
         for conn in self.conns:
             conn.close()
 
@@ -82,8 +88,9 @@ def db_priority(inst, user):
     return None
 
 
-def crash_lines(inst):
-    return [line for line in inst.log_text().splitlines()
+def crash_lines(inst, since=0):
+    """Crash lines of the log, from byte offset since on."""
+    return [line for line in inst.log_text()[since:].splitlines()
             if CRASH_RE.search(line) and not EXPECTED_RE.search(line)]
 
 
@@ -104,16 +111,28 @@ class TrustTest(PairTestCase):
     INDEX = 12
     EXTRA_CONF = CONF
 
+    def setUp(self):
+        # each test answers for its own log lines
+        self.log_start = {inst.name: len(inst.log_text())
+                          for inst in (self.a, self.b)}
+
     def tearDown(self):
         for inst in (self.a, self.b):
             if not inst.started:
                 inst.start()
         for inst in (self.a, self.b):
-            self.assertEqual(crash_lines(inst), [], inst.name)
+            self.assertEqual(crash_lines(inst, self.log_start[inst.name]),
+                             [], inst.name)
 
     def replicator_pid(self, inst):
-        return wait_until(f"{inst.name} replicator",
-                          lambda: inst.service_pids("replicator"))[0]
+        """The running replicator's pid, once it answers: a signal before
+        its start-up has finished is a failed start-up to the master,
+        which then throttles the service."""
+        pid = wait_until(f"{inst.name} replicator",
+                         lambda: inst.service_pids("replicator"))[0]
+        wait_until(f"{inst.name} replicator answers", lambda: inst.doveadm(
+            "replicator", "status", check=False).returncode == 0)
+        return pid
 
     def new_replicator_pid(self, inst, old):
         return wait_until(f"{inst.name} replicator restarted", lambda: [
@@ -333,6 +352,36 @@ class TrustTest(PairTestCase):
         wait_until("timeout on b", lambda: "timeout" in
                    subjects(self.b, "userc") and "timeout-2" in
                    subjects(self.b, "usera"), timeout=120)
+
+
+class HungReplicaTest(PairTestCase):
+    """A dsync that hangs for good (its peer vanished without closing the
+    connection) holds its replica up for one more timeout, not forever."""
+    ROOT = ROOT + "-hung"
+    INDEX = 20
+    EXTRA_CONF = "replication_dsync_timeout = 8s\n"
+
+    def test_hung_dsync_does_not_stall_the_replica(self):
+        self.a.lmtp_deliver("usera", "hung-before")
+        wait_equal(self.a, self.b, "usera")
+        self.b.stop()
+        hole = BlackHole(self.b.doveadm_port)
+        try:
+            self.a.lmtp_deliver("userc", "hung-1")
+            wait_until("the dsync timed out", lambda: "dsync timed out" in
+                       self.a.log_text(), timeout=40)
+            # the peer is back, the hung connection stays
+            hole.close(keep_conns=True)
+            self.b.start()
+            self.a.lmtp_deliver("usera", "hung-after")
+            wait_until("hung-after on b", lambda: "hung-after" in
+                       subjects(self.b, "usera"), timeout=90)
+            wait_until("hung-1 on b", lambda: "hung-1" in
+                       subjects(self.b, "userc"), timeout=90)
+        finally:
+            hole.close_conns()
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst), [], inst.name)
 
 
 class ChainTest(unittest.TestCase):
