@@ -20,6 +20,7 @@ static const struct replicator_admin_cmd_def replicator_admin_cmds[] = {
 	[REPLICATOR_ADMIN_CMD_ADD] = { "ADD", 1, 1 },
 	[REPLICATOR_ADMIN_CMD_REMOVE] = { "REMOVE", 1, 1 },
 	[REPLICATOR_ADMIN_CMD_NOTIFY] = { "NOTIFY", 3, 4 },
+	[REPLICATOR_ADMIN_CMD_INCOMING] = { "INCOMING", 1, 1 },
 };
 static_assert(N_ELEMENTS(replicator_admin_cmds) == REPLICATOR_ADMIN_CMD_COUNT,
 	      "command table out of sync");
@@ -76,6 +77,7 @@ void replicator_admin_request_append(string_t *dest,
 		str_append_tabescaped(dest, req->mask);
 		break;
 	case REPLICATOR_ADMIN_CMD_REMOVE:
+	case REPLICATOR_ADMIN_CMD_INCOMING:
 		str_append_c(dest, '\t');
 		str_append_tabescaped(dest, req->username);
 		break;
@@ -171,6 +173,7 @@ int replicator_admin_request_parse(const char *const *args,
 			return -1;
 		break;
 	case REPLICATOR_ADMIN_CMD_REMOVE:
+	case REPLICATOR_ADMIN_CMD_INCOMING:
 		if (replication_username_verify(args[0], error_r) < 0)
 			return -1;
 		req_r->username = args[0];

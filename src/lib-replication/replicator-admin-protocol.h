@@ -41,13 +41,25 @@ enum replicator_admin_cmd {
 	   adopted only from the server the receiver itself syncs the user
 	   with. */
 	REPLICATOR_ADMIN_CMD_NOTIFY,
+	/* "INCOMING" <username>  (minor version 1)
+	   Sent by the doveadm-server that is about to run an incoming dsync
+	   of the user (dsync-server), which changes the user's mail here.
+	   Result "+": the replicator starts no sync of the user until this
+	   connection closes and the peer has handed over its new state (or
+	   a grace time passed), so that no sync of ours runs alongside the
+	   peer's or after it with the state from before it. "-<reason>":
+	   a sync of the user runs here now - the incoming dsync must not
+	   run (the peer retries; our sync hands over its state). */
+	REPLICATOR_ADMIN_CMD_INCOMING,
 };
-#define REPLICATOR_ADMIN_CMD_COUNT (REPLICATOR_ADMIN_CMD_NOTIFY + 1)
+#define REPLICATOR_ADMIN_CMD_COUNT (REPLICATOR_ADMIN_CMD_INCOMING + 1)
 
 #define REPLICATOR_ADMIN_SERVICE_NAME_CLIENT "replicator-doveadm-client"
 #define REPLICATOR_ADMIN_SERVICE_NAME_SERVER "replicator-doveadm-server"
 #define REPLICATOR_ADMIN_MAJOR_VERSION 1
-#define REPLICATOR_ADMIN_MINOR_VERSION 0
+/* 1: INCOMING */
+#define REPLICATOR_ADMIN_MINOR_VERSION 1
+#define REPLICATOR_ADMIN_MINOR_VERSION_INCOMING 1
 /* Longest line accepted by either side, LF included. NOTIFY carries a dsync
    state, about 60 bytes per mailbox. */
 #define REPLICATOR_ADMIN_MAX_LINE_LENGTH (16 * 1024 * 1024)
@@ -59,7 +71,7 @@ struct replicator_admin_request {
 	enum replicator_admin_cmd cmd;
 	/* STATUS (NULL: the summary), REPLICATE, ADD */
 	const char *mask;
-	/* REMOVE, NOTIFY */
+	/* REMOVE, NOTIFY, INCOMING */
 	const char *username;
 	/* REPLICATE */
 	enum replication_priority priority;

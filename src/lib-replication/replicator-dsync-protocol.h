@@ -3,6 +3,8 @@
 
 #include "doveadm-protocol.h"
 
+#include <sysexits.h>
+
 /* The doveadm-server commands of replication (the doveadm protocol itself
    is libdovecot's doveadm-client):
 
@@ -49,6 +51,12 @@ struct replicator_dsync_cmd {
    never exits with this one (it exists for expired credentials), so unlike
    EX_NOPERM (any permission error) it can't be confused with a failure. */
 #define REPLICATOR_DSYNC_EX_REFUSED DOVEADM_EX_EXPIRED
+/* The exit code with which the replica's doveadm plugin turns an incoming
+   dsync away because the replica's own replicator is syncing the user at
+   that moment (replicator-admin-protocol.h INCOMING): retry shortly. Of
+   the codes 2.4's doveadm protocol carries, only doveadm log and stats
+   use this one, never dsync. */
+#define REPLICATOR_DSYNC_EX_BUSY EX_PROTOCOL
 
 /* doveadm-server rejects command lines over 1 MiB: a dsync state longer
    than this is not sent (the sync runs without it). */

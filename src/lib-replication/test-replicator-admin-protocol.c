@@ -32,6 +32,8 @@ static const struct {
 	{ "NOTIFY\tuser\t\tAQAAAA==\ta.example\001t", {
 		.cmd = REPLICATOR_ADMIN_CMD_NOTIFY, .username = "user",
 		.state = "AQAAAA==", .sender = "a.example\t" } },
+	{ "INCOMING\tuser", { .cmd = REPLICATOR_ADMIN_CMD_INCOMING,
+			     .username = "user" } },
 };
 
 static const struct {
@@ -55,6 +57,9 @@ static const struct {
 	{ "NOTIFY\tuser\tf", "Expected 3..4 arguments, got 2" },
 	{ "NOTIFY\tuser\tf\ts\tx\ty", "Expected 3..4 arguments, got 5" },
 	{ "NOTIFY\t\t\t", "Empty username" },
+	{ "INCOMING", "Expected 1 arguments, got 0" },
+	{ "INCOMING\tuser\tx", "Expected 1 arguments, got 2" },
+	{ "INCOMING\t", "Empty username" },
 };
 
 static void test_replicator_admin_request_parse(void)
