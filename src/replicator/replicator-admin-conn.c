@@ -23,6 +23,8 @@ struct replicator_admin_conn {
 	int refcount;
 	/* ADD <mask>: the userdb listing runs */
 	unsigned int added_users;
+	/* INCOMING: the user held while the connection lasts */
+	char *incoming_username;
 	bool listing:1;
 	bool destroyed:1;
 };
@@ -266,8 +268,30 @@ replicator_admin_notify(struct replicator_admin_conn *conn,
 			req->username, req->sender == NULL ? "an unnamed "
 			"server" : req->sender);
 	}
+	replicator_brain_handed_over(admin_brain, req->username);
 	/* our id: the sender learns whom its replica string reaches */
 	replicator_admin_result_append(reply, TRUE, REPLICATION_SERVER_ID);
+}
+
+static void
+replicator_admin_incoming(struct replicator_admin_conn *conn,
+			  const struct replicator_admin_request *req,
+			  string_t *reply)
+{
+	const char *error;
+
+	if (conn->incoming_username != NULL) {
+		replicator_admin_result_append(reply, FALSE,
+			"This connection already holds a user");
+	} else if (replicator_brain_incoming_begin(admin_brain, req->username,
+						   &error) < 0) {
+		e_debug(conn->conn.event, "%s: Refusing incoming dsync: %s",
+			req->username, error);
+		replicator_admin_result_append(reply, FALSE, error);
+	} else {
+		conn->incoming_username = i_strdup(req->username);
+		replicator_admin_result_append(reply, TRUE, NULL);
+	}
 }
 
 static int
@@ -309,6 +333,9 @@ replicator_admin_conn_input_args(struct connection *_conn,
 	case REPLICATOR_ADMIN_CMD_NOTIFY:
 		replicator_admin_notify(conn, &req, reply);
 		break;
+	case REPLICATOR_ADMIN_CMD_INCOMING:
+		replicator_admin_incoming(conn, &req, reply);
+		break;
 	}
 	replicator_admin_send(conn, reply);
 	return 1;
@@ -324,6 +351,12 @@ static void replicator_admin_conn_destroy(struct connection *_conn)
 		e_error(conn->conn.event, "Invalid request: line longer "
 			"than %u bytes", REPLICATOR_ADMIN_MAX_LINE_LENGTH);
 	}
+	if (conn->incoming_username != NULL) {
+		/* the incoming dsync ended (or its process died) */
+		replicator_brain_incoming_end(admin_brain,
+					      conn->incoming_username);
+		i_free(conn->incoming_username);
+	}
 	/* a running ADD listing may still hold a reference */
 	conn->destroyed = TRUE;
 	connection_deinit(&conn->conn);
@@ -331,8 +364,22 @@ static void replicator_admin_conn_destroy(struct connection *_conn)
 	replicator_admin_unref(&conn);
 }
 
+static void replicator_admin_conn_idle_timeout(struct connection *_conn)
+{
+	struct replicator_admin_conn *conn =
+		container_of(_conn, struct replicator_admin_conn, conn);
+
+	if (conn->incoming_username != NULL) {
+		/* silent while the dsync runs: the brain bounds the hold */
+		return;
+	}
+	_conn->disconnect_reason = CONNECTION_DISCONNECT_IDLE_TIMEOUT;
+	_conn->v.destroy(_conn);
+}
+
 static const struct connection_vfuncs replicator_admin_conn_vfuncs = {
 	.destroy = replicator_admin_conn_destroy,
+	.idle_timeout = replicator_admin_conn_idle_timeout,
 	.input_args = replicator_admin_conn_input_args,
 };
 

@@ -22,6 +22,9 @@
 #define REPLICATOR_REPLICA_BACKOFF_MAX_SECS 60
 /* a replica with a hung dsync is checked again this often */
 #define REPLICATOR_REPLICA_HUNG_RETRY_SECS 10
+/* after a peer's incoming dsync of a user ended, wait this long for the
+   peer to hand over the new state before syncing the user ourselves */
+#define REPLICATOR_BRAIN_HANDOVER_WAIT_SECS 10
 
 struct replicator_replica {
 	char *name;
@@ -55,6 +58,20 @@ struct replicator_sync {
 	bool full;
 };
 
+/* A user that peers' dsyncs are changing here (or just did): it is not
+   synced from here meanwhile. */
+struct replicator_hold {
+	struct replicator_brain *brain;
+	char *username;
+	/* incoming dsyncs running now */
+	unsigned int count;
+	/* count > 0: the longest a hold lasts; count == 0: the wait for the
+	   hand-over */
+	struct timeout *to;
+	/* the hand-over came before the dsync's end was noticed */
+	bool handed_over:1;
+};
+
 struct replicator_brain {
 	struct replicator_queue *queue;
 	struct replicator_auth *auth;
@@ -68,6 +85,8 @@ struct replicator_brain {
 	HASH_TABLE(char *, struct replicator_replica *) replicas;
 	/* username -> its waiters */
 	HASH_TABLE(char *, struct replicator_sync_waiter *) waiters;
+	/* username -> its hold */
+	HASH_TABLE(char *, struct replicator_hold *) holds;
 	bool state_dirty:1;
 	bool deinitializing:1;
 };
@@ -276,6 +295,8 @@ replicator_sync_result(enum replicator_dsync_result result,
 	case REPLICATOR_DSYNC_RESULT_LOCAL_FAILED:
 	case REPLICATOR_DSYNC_RESULT_TIMEOUT:
 		return REPLICATOR_SYNC_RESULT_TEMPFAIL;
+	case REPLICATOR_DSYNC_RESULT_BUSY:
+		return REPLICATOR_SYNC_RESULT_BUSY;
 	case REPLICATOR_DSYNC_RESULT_REFUSED:
 	case REPLICATOR_DSYNC_RESULT_FAILED:
 		break;
@@ -372,6 +393,11 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
 		break;
 	}
+	case REPLICATOR_SYNC_RESULT_BUSY:
+		/* the waiters wait for the next sync */
+		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "busy",
+			error, "Sync not done, retrying soon");
+		break;
 	case REPLICATOR_SYNC_RESULT_INCOMPLETE:
 		/* the waiters wait for the next sync, which comes at once */
 		replicator_sync_log_finished(sync, LOG_TYPE_INFO,
@@ -515,6 +541,16 @@ static void replicator_brain_fill(struct replicator_brain *brain)
 				replicator_brain_fill, brain);
 			return;
 		}
+		if (hash_table_lookup(brain->holds, user->username) != NULL) {
+			/* a peer's dsync of the user runs: the hold's end
+			   wakes the user up */
+			e_debug(brain->event, "%s: Waiting for the peer's "
+				"sync of the user to end", user->username);
+			replicator_queue_postpone(brain->queue, user,
+				ioloop_time + REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
+			replicator_queue_push(brain->queue, user);
+			continue;
+		}
 		if (user->replica != NULL &&
 		    replicator_replica_backed_off(brain, user,
 						  user->replica)) {
@@ -570,6 +606,7 @@ replicator_brain_init(struct replicator_queue *queue,
 	}
 	hash_table_create(&brain->replicas, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&brain->waiters, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&brain->holds, default_pool, 0, str_hash, strcmp);
 	replicator_queue_set_change_callback(queue,
 		replicator_brain_queue_changed_callback, brain);
 	replicator_brain_queue_changed(brain);
@@ -582,6 +619,7 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	struct hash_iterate_context *iter;
 	struct replicator_replica *replica;
 	struct replicator_sync_waiter *head, *waiter;
+	struct replicator_hold *hold;
 	char *name;
 
 	*_brain = NULL;
@@ -610,6 +648,14 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	}
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&brain->replicas);
+	iter = hash_table_iterate_init(brain->holds);
+	while (hash_table_iterate(iter, brain->holds, &name, &hold)) {
+		timeout_remove(&hold->to);
+		i_free(hold->username);
+		i_free(hold);
+	}
+	hash_table_iterate_deinit(&iter);
+	hash_table_destroy(&brain->holds);
 	i_free(brain->dsync_parameters);
 	i_free(brain);
 }
@@ -687,6 +733,108 @@ bool replicator_brain_is_users_replica(struct replicator_brain *brain,
 	replica = hash_table_lookup(brain->replicas, user->replica);
 	return replica != NULL && replica->peer_id != NULL &&
 		strcmp(replica->peer_id, server_id) == 0;
+}
+
+static void replicator_hold_free(struct replicator_hold *hold)
+{
+	struct replicator_brain *brain = hold->brain;
+	struct replicator_user *user;
+
+	hash_table_remove(brain->holds, hold->username);
+	user = replicator_queue_lookup(brain->queue, hold->username);
+	if (user != NULL && !user->popped && user->not_before > ioloop_time) {
+		/* it may have been postponed for the hold */
+		replicator_queue_postpone(brain->queue, user, 0);
+	}
+	timeout_remove(&hold->to);
+	i_free(hold->username);
+	i_free(hold);
+}
+
+static void replicator_hold_handover_timeout(struct replicator_hold *hold)
+{
+	e_warning(hold->brain->event, "%s: The peer that synced the user "
+		  "here handed over no state in %u s: its next sync from here "
+		  "starts from an older state", hold->username,
+		  REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
+	replicator_hold_free(hold);
+}
+
+static void replicator_hold_max_timeout(struct replicator_hold *hold)
+{
+	e_warning(hold->brain->event, "%s: An incoming dsync of the user "
+		  "hasn't ended in %u s (replication_dsync_timeout): syncing "
+		  "the user from here again", hold->username,
+		  hold->brain->set.set->replication_dsync_timeout);
+	replicator_hold_free(hold);
+}
+
+int replicator_brain_incoming_begin(struct replicator_brain *brain,
+				    const char *username,
+				    const char **error_r)
+{
+	struct replicator_user *user;
+	struct replicator_hold *hold;
+	unsigned int max_secs;
+
+	user = replicator_queue_lookup(brain->queue, username);
+	if (user != NULL && user->popped) {
+		*error_r = "A sync of the user runs on this server now";
+		return -1;
+	}
+	hold = hash_table_lookup(brain->holds, username);
+	if (hold == NULL) {
+		hold = i_new(struct replicator_hold, 1);
+		hold->brain = brain;
+		hold->username = i_strdup(username);
+		hash_table_insert(brain->holds, hold->username, hold);
+	}
+	hold->count++;
+	hold->handed_over = FALSE;
+	timeout_remove(&hold->to);
+	max_secs = brain->set.set->replication_dsync_timeout;
+	if (max_secs > 0) {
+		hold->to = timeout_add(max_secs * 1000,
+				       replicator_hold_max_timeout, hold);
+	}
+	e_debug(brain->event, "%s: Incoming dsync starts", username);
+	return 0;
+}
+
+void replicator_brain_incoming_end(struct replicator_brain *brain,
+				   const char *username)
+{
+	struct replicator_hold *hold;
+
+	hold = hash_table_lookup(brain->holds, username);
+	if (hold == NULL || hold->count == 0) {
+		/* it lasted too long and was dropped */
+		return;
+	}
+	e_debug(brain->event, "%s: Incoming dsync ended", username);
+	if (--hold->count > 0)
+		return;
+	if (hold->handed_over) {
+		replicator_hold_free(hold);
+		return;
+	}
+	timeout_remove(&hold->to);
+	hold->to = timeout_add(REPLICATOR_BRAIN_HANDOVER_WAIT_SECS * 1000,
+			       replicator_hold_handover_timeout, hold);
+}
+
+void replicator_brain_handed_over(struct replicator_brain *brain,
+				  const char *username)
+{
+	struct replicator_hold *hold;
+
+	hold = hash_table_lookup(brain->holds, username);
+	if (hold == NULL)
+		return;
+	if (hold->count == 0)
+		replicator_hold_free(hold);
+	else
+		hold->handed_over = TRUE;
 }
 
 const struct replicator_admin_dsync_status *

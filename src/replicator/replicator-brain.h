@@ -58,6 +58,25 @@ bool replicator_brain_is_users_replica(struct replicator_brain *brain,
 				       const struct replicator_user *user,
 				       const char *server_id);
 
+/* A peer's dsync of the user is about to run here (INCOMING). Returns 0
+   and holds the user: no sync of ours starts until every incoming dsync
+   has ended (replicator_brain_incoming_end()) and the peer has handed over
+   the state its sync produced, or 10 seconds passed - a sync of ours alongside the peer's, or after it with the state
+   from before it, could bring back mail deleted meanwhile. A hold lasts
+   replication_dsync_timeout at most. Returns -1 with error_r set if a sync
+   of the user runs here now: the peer's dsync must not run. */
+int replicator_brain_incoming_begin(struct replicator_brain *brain,
+				    const char *username,
+				    const char **error_r);
+/* An incoming dsync that replicator_brain_incoming_begin() accepted
+   ended. */
+void replicator_brain_incoming_end(struct replicator_brain *brain,
+				   const char *username);
+/* A peer handed over the user's state (NOTIFY): a hold on the user waits
+   no longer for it. */
+void replicator_brain_handed_over(struct replicator_brain *brain,
+				  const char *username);
+
 /* Returns the status of each dsync slot, running ones first, then one
    "Idle" entry per free slot (replication_max_conns in all). Allocated from
    the data stack. */

@@ -119,6 +119,10 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 		result = REPLICATOR_DSYNC_RESULT_REFUSED;
 		error = "The replica refuses the user (noreplicate)";
 		break;
+	case REPLICATOR_DSYNC_EX_BUSY:
+		result = REPLICATOR_DSYNC_RESULT_BUSY;
+		error = "The replica is syncing the user itself now";
+		break;
 	case EX_NOUSER:
 		/* the userdb lookup found the user here: the replica doesn't
 		   know it (yet) */

@@ -19,6 +19,9 @@ enum replicator_dsync_result {
 	REPLICATOR_DSYNC_RESULT_TIMEOUT,
 	/* the local doveadm-server couldn't run the sync */
 	REPLICATOR_DSYNC_RESULT_LOCAL_FAILED,
+	/* the replica's replicator syncs the user itself right now: nothing
+	   was done */
+	REPLICATOR_DSYNC_RESULT_BUSY,
 };
 
 /* state is the new dsync state (OK, INCOMPLETE), error the reason (all

@@ -14,6 +14,8 @@
 /* this many incomplete syncs in a row are retried like failures */
 #define REPLICATOR_INCOMPLETE_BEFORE_BACKOFF 3
 #define REPLICATOR_EMPTY_QUEUE_NEXT_SECS 3600
+/* a sync the replica turned away as busy is tried again after this */
+#define REPLICATOR_BUSY_RETRY_SECS 3
 
 struct replicator_queue {
 	struct priorityq *pq;
@@ -404,6 +406,15 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 		break;
 	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
 		break;
+	case REPLICATOR_SYNC_RESULT_BUSY:
+		/* nothing happened: as if the sync hadn't started, except
+		   that it waits a moment */
+		replicator_user_restore_sync_priority(user);
+		if (user->sync_full)
+			user->force_full_sync = TRUE;
+		user->not_before = ioloop_time +
+			replicator_queue_jitter_secs(REPLICATOR_BUSY_RETRY_SECS);
+		return;
 	}
 	user->incomplete_count = 0;
 	replicator_user_restore_sync_priority(user);

@@ -36,6 +36,10 @@ enum replicator_sync_result {
 	/* dsync couldn't be started (userdb or local doveadm-server
 	   failure): retry with backoff, keeping the state */
 	REPLICATOR_SYNC_RESULT_TEMPFAIL,
+	/* the replica synced the user itself at the same time, so nothing
+	   was done: sync again in a few seconds (not a failure); the
+	   replica's hand-over usually makes it incremental */
+	REPLICATOR_SYNC_RESULT_BUSY,
 };
 
 /* One user's replication to one replica. */
