@@ -9,10 +9,17 @@
 #include "doveadm-replicator-client.h"
 
 #define DOVEADM_REPLICATOR_TIMEOUT_MSECS (30 * 1000)
+/* an incoming dsync waits this long for its replicator's answer (then it
+   runs uncoordinated) */
+#define DOVEADM_REPLICATOR_HOLD_TIMEOUT_MSECS (5 * 1000)
 
 struct doveadm_replicator_conn {
 	struct connection conn;
 	struct ioloop *ioloop;
+	/* a kept connection (hold) */
+	struct connection_list *list;
+	/* stop the ioloop when the server's version has come */
+	bool wait_handshake;
 	/* error and text outlive the input handlers' data stack frames */
 	pool_t pool;
 	const char *error;
@@ -86,8 +93,18 @@ static void doveadm_replicator_destroy(struct connection *_conn)
 	io_loop_stop(conn->ioloop);
 }
 
+static void doveadm_replicator_handshake_ready(struct connection *_conn)
+{
+	struct doveadm_replicator_conn *conn =
+		container_of(_conn, struct doveadm_replicator_conn, conn);
+
+	if (conn->wait_handshake)
+		io_loop_stop(conn->ioloop);
+}
+
 static const struct connection_vfuncs doveadm_replicator_vfuncs = {
 	.destroy = doveadm_replicator_destroy,
+	.handshake_ready = doveadm_replicator_handshake_ready,
 	.input_args = doveadm_replicator_input_args,
 };
 
@@ -179,4 +196,120 @@ int doveadm_replicator_client_list(const char *socket_path,
 	conn.context = context;
 	return doveadm_replicator_run(&conn, socket_path, event, req,
 				      error_r);
+}
+
+struct doveadm_replicator_hold {
+	struct doveadm_replicator_conn conn;
+};
+
+static void doveadm_replicator_hold_free(struct doveadm_replicator_hold *hold)
+{
+	struct ioloop *prev_ioloop = current_ioloop;
+
+	io_loop_set_current(hold->conn.ioloop);
+	connection_deinit(&hold->conn.conn);
+	connection_list_deinit(&hold->conn.list);
+	io_loop_destroy(&hold->conn.ioloop);
+	io_loop_set_current(prev_ioloop);
+	pool_unref(&hold->conn.pool);
+	i_free(hold);
+}
+
+/* Returns 1 if the replicator holds the user, 0 if it refused, -1 on
+   error. */
+static int doveadm_replicator_hold_run(struct doveadm_replicator_conn *conn,
+				       const char *socket_path,
+				       const char *username,
+				       const char **error_r)
+{
+	const struct replicator_admin_request req = {
+		.cmd = REPLICATOR_ADMIN_CMD_INCOMING,
+		.username = username,
+	};
+	string_t *str;
+
+	/* only a server of minor version 1 knows the request: wait for its
+	   version line first */
+	conn->wait_handshake = TRUE;
+	io_loop_run(conn->ioloop);
+	conn->wait_handshake = FALSE;
+	if (conn->error != NULL) {
+		*error_r = t_strdup(conn->error);
+		return -1;
+	}
+	if (!conn->conn.version_received) {
+		*error_r = t_strdup_printf("Timed out waiting for %s",
+					   socket_path);
+		return -1;
+	}
+	if (conn->conn.minor_version < REPLICATOR_ADMIN_MINOR_VERSION_INCOMING) {
+		*error_r = "The replicator is too old to hold users";
+		return -1;
+	}
+	str = t_str_new(128);
+	replicator_admin_request_append(str, &req);
+	o_stream_nsend(conn->conn.output, str_data(str), str_len(str));
+	io_loop_run(conn->ioloop);
+	if (!conn->replied || conn->error != NULL) {
+		*error_r = conn->error != NULL ? t_strdup(conn->error) :
+			t_strdup_printf("Timed out waiting for %s",
+					socket_path);
+		return -1;
+	}
+	if (!conn->success) {
+		*error_r = t_strdup(conn->text);
+		return 0;
+	}
+	return 1;
+}
+
+int doveadm_replicator_client_hold(const char *socket_path,
+				   struct event *event, const char *username,
+				   struct doveadm_replicator_hold **hold_r,
+				   const char **error_r)
+{
+	struct doveadm_replicator_hold *hold;
+	struct doveadm_replicator_conn *conn;
+	struct ioloop *prev_ioloop = current_ioloop;
+	struct timeout *to;
+	int ret;
+
+	*hold_r = NULL;
+	hold = i_new(struct doveadm_replicator_hold, 1);
+	conn = &hold->conn;
+	conn->ioloop = io_loop_create();
+	conn->pool = pool_alloconly_create("doveadm replicator hold", 256);
+	conn->list = connection_list_init(&doveadm_replicator_set,
+					  &doveadm_replicator_vfuncs);
+	conn->conn.event_parent = event;
+	connection_init_client_unix(conn->list, &conn->conn, socket_path);
+	if (connection_client_connect(&conn->conn) < 0) {
+		*error_r = t_strdup_printf("net_connect_unix(%s) failed: %m",
+					   socket_path);
+		ret = -1;
+	} else {
+		to = timeout_add(DOVEADM_REPLICATOR_HOLD_TIMEOUT_MSECS,
+				 io_loop_stop, conn->ioloop);
+		ret = doveadm_replicator_hold_run(conn, socket_path, username,
+						  error_r);
+		timeout_remove(&to);
+	}
+	/* the connection stays in its own ioloop, which doesn't run while
+	   the dsync does: nothing is read from it until it is closed */
+	io_loop_set_current(prev_ioloop);
+	if (ret <= 0)
+		doveadm_replicator_hold_free(hold);
+	else
+		*hold_r = hold;
+	return ret;
+}
+
+void doveadm_replicator_client_hold_release(
+	struct doveadm_replicator_hold **_hold)
+{
+	struct doveadm_replicator_hold *hold = *_hold;
+
+	*_hold = NULL;
+	if (hold != NULL)
+		doveadm_replicator_hold_free(hold);
 }
