@@ -428,6 +428,14 @@ void aggregator_replicator_client_destroy(
 	i_free(client);
 }
 
+bool aggregator_replicator_client_is_idle(
+	struct aggregator_replicator_client *client)
+{
+	return hash_table_count(client->pending) == 0 &&
+		hash_table_count(client->unacked) == 0 &&
+		hash_table_count(client->sync_requests) == 0;
+}
+
 void aggregator_replicator_notify(struct aggregator_replicator_client *client,
 				  const char *username,
 				  enum replication_priority priority)

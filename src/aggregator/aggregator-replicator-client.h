@@ -25,6 +25,11 @@ void aggregator_replicator_client_destroy(
 	struct aggregator_replicator_client **client);
 
 /* Ask for the user to be replicated at priority LOW or HIGH. */
+/* Returns TRUE if every request has been saved by the replicator (nothing
+   pending, sent-but-unacknowledged or waiting for a reply). */
+bool aggregator_replicator_client_is_idle(
+	struct aggregator_replicator_client *client);
+
 void aggregator_replicator_notify(struct aggregator_replicator_client *client,
 				  const char *username,
 				  enum replication_priority priority);

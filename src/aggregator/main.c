@@ -20,6 +20,12 @@ static struct event_category event_category_aggregator = {
 
 static const struct aggregator_settings *aggregator_set;
 
+static bool aggregator_idle_die(void)
+{
+	/* requests only we hold would be lost */
+	return aggregator_replicator_client_is_idle(aggregator_replicator);
+}
+
 static void client_connected(struct master_service_connection *conn)
 {
 	master_service_client_connection_accept(conn);
@@ -54,6 +60,8 @@ int main(int argc, char *argv[])
 	aggregator_replicator = aggregator_replicator_client_create(
 		aggregator_set, aggregator_event);
 	aggregator_notify_conns_init();
+	master_service_set_idle_die_callback(master_service,
+					     aggregator_idle_die);
 
 	master_service_run(master_service, client_connected);
 
