@@ -172,7 +172,7 @@ class AdminTest(PairTestCase):
         c = AdminSocket(self.admin)
         try:
             self.assertEqual(c.server_version,
-                             "VERSION\treplicator-doveadm-server\t1\t0")
+                             "VERSION\treplicator-doveadm-server\t1\t1")
             c.send(b"STATUS\n")
             lines = [c.line() for _ in range(8)]
             self.assertEqual(lines[-1], "")
@@ -242,7 +242,7 @@ class AdminTest(PairTestCase):
         finally:
             t.join(10)
             srv.close()
-        self.assertEqual(seen[0], b"VERSION\treplicator-doveadm-client\t1\t0\n"
+        self.assertEqual(seen[0], b"VERSION\treplicator-doveadm-client\t1\t1\n"
                          b"STATUS\to*\n")
         row = json.loads(out)[0]
         self.assertEqual((row["username"], row["priority"], row["failed"],

@@ -1,0 +1,227 @@
+"""Both servers' replicators sync the same users: a sync of a user must
+never run alongside the peer's sync of it, nor after it with the dsync state
+from before it - dsync ignores expunges above the state's last common UID,
+so either brings back mail deleted meanwhile. The replica's doveadm plugin
+tells its replicator about every incoming dsync (INCOMING): the replicator
+holds the user until the peer has handed over its new state, and turns the
+incoming dsync away while it syncs the user itself."""
+
+import fcntl
+import os
+import socket
+import threading
+
+from harness import PairTestCase, wait_until, wait_equal, ensure_mail_user
+from test_trust import subjects, crash_lines
+
+ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                    "dovecot-replication-concurrency")
+CONF = """log_debug = category=replication OR category=replicator
+"""
+
+
+class Forwarder:
+    """TCP forwarder to a port; while paused, it accepts connections but
+    connects them onward only when resumed."""
+
+    def __init__(self, port, target_port):
+        self.target_port = target_port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.running = threading.Event()
+        self.running.set()
+        self.accepted = 0
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._serve, args=(conn,),
+                             daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _serve(self, conn):
+        self.running.wait()
+        try:
+            out = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            conn.close()
+            return
+        self.socks += [conn, out]
+        threading.Thread(target=self._pipe, args=(conn, out),
+                         daemon=True).start()
+        self._pipe(out, conn)
+
+    def close(self):
+        self.running.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for s in self.socks:
+            s.close()
+
+
+class ConcurrencyTest(PairTestCase):
+    ROOT = ROOT
+    INDEX = 22
+    EXTRA_CONF = CONF
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import PORT_BASE
+        # b reaches a through a forwarder that can hold b's syncs back
+        # before they reach a
+        cls.fwd_port = PORT_BASE + (cls.INDEX + 2) * 10
+        super().setUpClass()
+        cls.b.stop()
+        cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.fwd_port}")
+        cls.fwd = Forwarder(cls.fwd_port, cls.a.doveadm_port)
+        cls.b.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.fwd.close()
+
+    def setUp(self):
+        self.log_start = {inst.name: len(inst.log_text())
+                          for inst in (self.a, self.b)}
+
+    def tearDown(self):
+        self.fwd.running.set()
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst, self.log_start[inst.name]),
+                             [], inst.name)
+
+    def log_since(self, inst):
+        return inst.log_text()[self.log_start[inst.name]:]
+
+    def status_row(self, inst, user):
+        out = inst.doveadm("-f", "tab", "replicator", "status", user,
+                           check=False).stdout.splitlines()
+        if len(out) < 2:
+            return None
+        return dict(zip(out[0].split("\t"), out[1].split("\t")))
+
+    def dsync_running(self, inst, user):
+        out = inst.doveadm("replicator", "dsync-status", check=False).stdout
+        return any(line.split()[:1] == [user] for line in out.splitlines())
+
+    def lock_sync(self, inst, user):
+        """Take the user's dsync lock on inst (the side with the smaller
+        host name locks for both): dsyncs of the user wait for it."""
+        uid, gid = ensure_mail_user()
+        path = os.path.join(inst.dir, "home", user, ".dovecot-sync.lock")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.fchown(fd, uid, gid)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        return fd
+
+    def test_user_is_held_while_the_peer_syncs_it(self):
+        """While b's dsync of a user runs on a, a starts no sync of its
+        own; after b's hand-over, a syncs its change from b's state."""
+        self.a.lmtp_deliver("usera", "hold-0")
+        wait_equal(self.a, self.b, "usera")
+        fd = self.lock_sync(self.a, "usera")
+        try:
+            # b's dsync starts on a, then waits for the lock
+            self.b.lmtp_deliver("usera", "hold-b")
+            wait_until("a holds usera", lambda: "usera: Incoming dsync "
+                       "starts" in self.log_since(self.a), timeout=30)
+            self.a.lmtp_deliver("usera", "hold-a")
+            # the change is queued, but its sync waits for the hold
+            wait_until("a postpones usera", lambda: "usera: Waiting for "
+                       "the peer's sync" in self.log_since(self.a),
+                       timeout=30)
+            self.assertFalse(self.dsync_running(self.a, "usera"))
+            log = self.log_since(self.a)
+            self.assertNotIn("usera: Starting sync", log[log.index(
+                "usera: Incoming dsync starts"):])
+            self.assertNotIn("hold-a", subjects(self.b, "usera"))
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        wait_until("everything everywhere", lambda: all(
+            {"hold-0", "hold-a", "hold-b"} <= subjects(inst, "usera")
+            for inst in (self.a, self.b)), timeout=60)
+        wait_equal(self.a, self.b, "usera")
+        # a waited for b's state, not for the grace time
+        self.assertNotIn("handed over no state", self.log_since(self.a))
+        self.assertNotIn("Sync failed", self.log_since(self.a))
+        self.assertNotIn("Sync failed", self.log_since(self.b))
+
+    def test_incoming_dsync_is_turned_away_while_syncing(self):
+        """A sync of b's waits before it reaches a; a's sync of the same
+        user then reaches b, which turns it away; a retries and succeeds
+        once b's sync is done."""
+        self.a.lmtp_deliver("userb", "busy-0")
+        wait_equal(self.a, self.b, "userb")
+        self.fwd.running.clear()
+        accepted = self.fwd.accepted
+        self.b.lmtp_deliver("userb", "busy-b")
+        wait_until("b's sync held back", lambda: self.fwd.accepted >
+                   accepted, timeout=30)
+        self.assertTrue(self.dsync_running(self.b, "userb"))
+        self.a.lmtp_deliver("userb", "busy-a")
+        wait_until("b turns a's dsync away", lambda: "Turning incoming "
+                   "dsync away" in self.log_since(self.b), timeout=30)
+        wait_until("a retries", lambda: "Sync not done, retrying soon" in
+                   self.log_since(self.a), timeout=30)
+        row = self.status_row(self.a, "userb")
+        self.assertEqual(row["failed"], "-", row)
+        self.assertNotIn("busy-a", subjects(self.b, "userb"))
+        self.fwd.running.set()
+        wait_until("everything everywhere", lambda: all(
+            {"busy-0", "busy-a", "busy-b"} <= subjects(inst, "userb")
+            for inst in (self.a, self.b)), timeout=60)
+        wait_equal(self.a, self.b, "userb")
+        for inst in (self.a, self.b):
+            self.assertNotIn("Sync failed", self.log_since(inst), inst.name)
+
+    def test_expunge_during_peer_sync_stays_expunged(self):
+        """The resurrection this prevents: a message expunged on one side
+        while the other side's sync of the user runs doesn't come back."""
+        for n in range(3):
+            self.a.lmtp_deliver("userc", f"exp-{n}")
+        wait_equal(self.a, self.b, "userc")
+        fd = self.lock_sync(self.a, "userc")
+        try:
+            self.b.lmtp_deliver("userc", "exp-b")
+            wait_until("a holds userc", lambda: "userc: Incoming dsync "
+                       "starts" in self.log_since(self.a), timeout=30)
+            self.a.doveadm("expunge", "-u", "userc", "mailbox", "INBOX",
+                           "header", "Subject", "exp-1")
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        wait_until("exp-b on a", lambda: "exp-b" in subjects(self.a, "userc"),
+                   timeout=60)
+        wait_until("exp-1 gone from b", lambda: "exp-1" not in
+                   subjects(self.b, "userc"), timeout=60)
+        wait_equal(self.a, self.b, "userc")
+        self.assertEqual(subjects(self.a, "userc") - {"hdr.subject"},
+                         {"exp-0", "exp-2", "exp-b"})
