@@ -62,3 +62,30 @@ int replicator_db_record_parse(const char *const *args,
 		return -1;
 	return 0;
 }
+
+void replicator_peer_record_append(string_t *dest, const char *replica,
+				   const char *server_id)
+{
+	str_append_tabescaped(dest, replica);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, server_id);
+	str_append_c(dest, '\n');
+}
+
+int replicator_peer_record_parse(const char *const *args,
+				 const char **replica_r,
+				 const char **server_id_r,
+				 const char **error_r)
+{
+	if (str_array_length(args) != 2) {
+		*error_r = "Expected 2 fields";
+		return -1;
+	}
+	if (args[0][0] == '\0' || args[1][0] == '\0') {
+		*error_r = "Empty field";
+		return -1;
+	}
+	*replica_r = args[0];
+	*server_id_r = args[1];
+	return 0;
+}

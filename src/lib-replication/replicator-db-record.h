@@ -33,4 +33,21 @@ int replicator_db_record_parse(const char *const *args,
 			       struct replicator_db_record *rec_r,
 			       const char **error_r);
 
+/* One line of the replicator's peers file (REPLICATOR_PEERS_FILE_NAME in
+   state_dir): <replica> <server id>
+   the server id (REPLICATION_SERVER_ID) that a replica string was found to
+   reach, so that states handed over by it are adopted after a restart
+   too. */
+#define REPLICATOR_PEERS_FILE_NAME "replicator-peers"
+
+/* Append a peers file line (with LF). */
+void replicator_peer_record_append(string_t *dest, const char *replica,
+				   const char *server_id);
+/* Parse the tab-split fields of a peers file line. Returns 0 on success,
+   -1 with error_r set. */
+int replicator_peer_record_parse(const char *const *args,
+				 const char **replica_r,
+				 const char **server_id_r,
+				 const char **error_r);
+
 #endif

@@ -118,12 +118,39 @@ static void test_replicator_db_record_roundtrip(void)
 	test_end();
 }
 
+static void test_replicator_peer_record(void)
+{
+	string_t *str = t_str_new(64);
+	const char *replica, *server_id, *error;
+
+	test_begin("replicator peer record");
+	replicator_peer_record_append(str, "tcp:b\t1:12345", "b.example");
+	test_assert_strcmp(str_c(str), "tcp:b\001t1:12345\tb.example\n");
+	str_truncate(str, str_len(str) - 1);
+	test_assert(replicator_peer_record_parse(
+		t_strsplit_tabescaped(str_c(str)), &replica, &server_id,
+		&error) == 0);
+	test_assert_strcmp(replica, "tcp:b\t1:12345");
+	test_assert_strcmp(server_id, "b.example");
+	test_assert(replicator_peer_record_parse(
+		t_strsplit_tabescaped("tcp:b"), &replica, &server_id,
+		&error) < 0);
+	test_assert(replicator_peer_record_parse(
+		t_strsplit_tabescaped("tcp:b\t"), &replica, &server_id,
+		&error) < 0);
+	test_assert(replicator_peer_record_parse(
+		t_strsplit_tabescaped("a\tb\tc"), &replica, &server_id,
+		&error) < 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_replicator_db_record_valid,
 		test_replicator_db_record_invalid,
 		test_replicator_db_record_roundtrip,
+		test_replicator_peer_record,
 		NULL
 	};
 	return test_run(test_functions);
