@@ -11,6 +11,7 @@
 #include "replicator-settings.h"
 #include "replicator-common.h"
 #include "replicator-queue.h"
+#include "replicator-db-record.h"
 #include "replicator-db.h"
 #include "replicator-auth.h"
 #include "replicator-brain.h"
@@ -131,6 +132,8 @@ static void main_init(void)
 	doveadm_socket_path = i_strconcat(master_set->base_dir,
 					  "/doveadm-server", NULL);
 	brain_set.doveadm_socket_path = doveadm_socket_path;
+	brain_set.peers_path = t_strconcat(master_set->state_dir, "/",
+					   REPLICATOR_PEERS_FILE_NAME, NULL);
 	brain = replicator_brain_init(queue, auth, &brain_set,
 				      replicator_event);
 	replicator_notify_conns_init(queue, brain);

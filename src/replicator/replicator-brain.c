@@ -6,6 +6,11 @@
 #include "hash.h"
 #include "llist.h"
 #include "hostpid.h"
+#include "str.h"
+#include "strescape.h"
+#include "istream.h"
+#include "write-full.h"
+#include "replicator-db-record.h"
 #include "replication-settings.h"
 #include "replicator-settings.h"
 #include "replicator-auth-protocol.h"
@@ -14,6 +19,10 @@
 #include "replicator-auth.h"
 #include "replicator-dsync.h"
 #include "replicator-brain.h"
+
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* A replica whose syncs failed this many times in a row, with no success
    in between, is backed off: 1 s doubling up to 1 min (+-20 %). */
@@ -78,6 +87,7 @@ struct replicator_brain {
 	struct replicator_brain_settings set;
 	const char **dsync_parameters;
 	struct event *event;
+	char *peers_path;
 
 	unsigned int running;
 	struct replicator_sync *syncs;
@@ -307,6 +317,91 @@ replicator_sync_result(enum replicator_dsync_result result,
 		REPLICATOR_SYNC_RESULT_FAILED;
 }
 
+/* Load the replicas' server ids learned before a restart. */
+static void replicator_brain_peers_load(struct replicator_brain *brain)
+{
+	struct istream *input;
+	const char *line, *name, *peer_id, *error;
+	unsigned int line_num = 0;
+	int fd;
+
+	if (brain->peers_path == NULL)
+		return;
+	fd = open(brain->peers_path, O_RDONLY);
+	if (fd == -1) {
+		if (errno != ENOENT) {
+			e_error(brain->event, "open(%s) failed: %m",
+				brain->peers_path);
+		}
+		return;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 64 * 1024);
+	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
+		line_num++;
+		if (replicator_peer_record_parse(t_strsplit_tabescaped(line),
+						 &name, &peer_id,
+						 &error) < 0) {
+			e_error(brain->event, "%s line %u: Corrupted record "
+				"skipped: %s", brain->peers_path,
+				line_num, error);
+		} else {
+			struct replicator_replica *replica =
+				replicator_replica_get(brain, name);
+			i_free(replica->peer_id);
+			replica->peer_id = i_strdup(peer_id);
+		}
+	} T_END;
+	if (input->stream_errno != 0) {
+		e_error(brain->event, "read(%s) failed: %s",
+			brain->peers_path, i_stream_get_error(input));
+	}
+	i_stream_destroy(&input);
+}
+
+/* Save the replicas' server ids (atomically: it is rewritten rarely, only
+   when a replica answers with another id than before). */
+static void replicator_brain_peers_save(struct replicator_brain *brain)
+{
+	struct hash_iterate_context *iter;
+	struct replicator_replica *replica;
+	const char *temp_path;
+	string_t *str;
+	char *name;
+	int fd;
+
+	if (brain->peers_path == NULL)
+		return;
+	str = t_str_new(256);
+	iter = hash_table_iterate_init(brain->replicas);
+	while (hash_table_iterate(iter, brain->replicas, &name, &replica)) {
+		if (replica->peer_id != NULL) {
+			replicator_peer_record_append(str, replica->name,
+						      replica->peer_id);
+		}
+	}
+	hash_table_iterate_deinit(&iter);
+
+	temp_path = t_strconcat(brain->peers_path, ".tmp", NULL);
+	fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1) {
+		e_error(brain->event, "open(%s) failed: %m", temp_path);
+		return;
+	}
+	if (write_full(fd, str_data(str), str_len(str)) < 0 ||
+	    fdatasync(fd) < 0) {
+		e_error(brain->event, "write(%s) failed: %m", temp_path);
+		i_close_fd(&fd);
+		i_unlink(temp_path);
+		return;
+	}
+	i_close_fd(&fd);
+	if (rename(temp_path, brain->peers_path) < 0) {
+		e_error(brain->event, "rename(%s, %s) failed: %m", temp_path,
+			brain->peers_path);
+		i_unlink(temp_path);
+	}
+}
+
 static void replicator_brain_peer_id(const char *name, const char *peer_id,
 				     void *context)
 {
@@ -326,6 +421,7 @@ static void replicator_brain_peer_id(const char *name, const char *peer_id,
 	e_debug(brain->event, "Replica %s is server %s", name, peer_id);
 	i_free(replica->peer_id);
 	replica->peer_id = i_strdup(peer_id);
+	replicator_brain_peers_save(brain);
 }
 
 static void
@@ -591,6 +687,7 @@ replicator_brain_init(struct replicator_queue *queue,
 	brain->queue = queue;
 	brain->auth = auth;
 	brain->set = *set;
+	brain->peers_path = i_strdup(set->peers_path);
 	brain->event = event_parent;
 	brain->dsync_parameters = p_strarray_dup(default_pool,
 		replicator_dsync_parameters_parse(
@@ -607,6 +704,7 @@ replicator_brain_init(struct replicator_queue *queue,
 	hash_table_create(&brain->replicas, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&brain->waiters, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&brain->holds, default_pool, 0, str_hash, strcmp);
+	replicator_brain_peers_load(brain);
 	replicator_queue_set_change_callback(queue,
 		replicator_brain_queue_changed_callback, brain);
 	replicator_brain_queue_changed(brain);
@@ -657,6 +755,7 @@ void replicator_brain_deinit(struct replicator_brain **_brain)
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&brain->holds);
 	i_free(brain->dsync_parameters);
+	i_free(brain->peers_path);
 	i_free(brain);
 }
 

@@ -17,6 +17,9 @@ struct replicator_brain_settings {
 	/* the global mail_replica; users may override it in userdb */
 	const char *default_replica;
 	const char *doveadm_socket_path;
+	/* where the server ids of the replicas are kept across restarts
+	   (REPLICATOR_PEERS_FILE_NAME), NULL for nowhere */
+	const char *peers_path;
 	/* the global noreplicate setting: users without the userdb field
 	   follow it */
 	bool noreplicate;
