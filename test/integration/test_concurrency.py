@@ -225,3 +225,40 @@ class ConcurrencyTest(PairTestCase):
         wait_equal(self.a, self.b, "userc")
         self.assertEqual(subjects(self.a, "userc") - {"hdr.subject"},
                          {"exp-0", "exp-2", "exp-b"})
+
+    def test_peer_id_survives_a_restart(self):
+        """A state handed over right after a restart is adopted: the
+        replicas' server ids are kept in state_dir."""
+        import signal
+        self.a.lmtp_deliver("usera", "peer-0")
+        wait_equal(self.a, self.b, "usera")
+        peers = os.path.join(self.a.dir, "state", "replicator-peers")
+        wait_until("a saved b's id", lambda: os.path.exists(peers) and
+                   "b.replication.test" in open(peers).read(), timeout=30)
+        db = os.path.join(self.a.dir, "state", "replicator.db")
+
+        def db_has_replica():
+            try:
+                with open(db) as f:
+                    return any(line.startswith("usera\t") and
+                               line.rstrip("\n").split("\t")[-1]
+                               for line in f)
+            except FileNotFoundError:
+                return False
+        # the state file saves the user's replica within 5 s
+        wait_until("a saved usera's replica", db_has_replica, timeout=30)
+        old = wait_until("a's replicator", lambda:
+                         self.a.service_pids("replicator"))[0]
+        wait_until("a's replicator answers", lambda: self.a.doveadm(
+            "replicator", "status", check=False).returncode == 0)
+        os.kill(old, signal.SIGKILL)
+        wait_until("a's replicator restarted", lambda: [
+            p for p in self.a.service_pids("replicator") if p != old])
+        wait_until("a's replicator answers", lambda: self.a.doveadm(
+            "replicator", "status", check=False).returncode == 0)
+        start = len(self.a.log_text())
+        self.b.lmtp_deliver("usera", "peer-1")
+        wait_until("a heard from b", lambda: "usera: synced by" in
+                   self.a.log_text()[start:], timeout=30)
+        self.assertIn("usera: synced by the replica",
+                      self.a.log_text()[start:])
