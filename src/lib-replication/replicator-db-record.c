@@ -63,6 +63,54 @@ int replicator_db_record_parse(const char *const *args,
 	return 0;
 }
 
+#define REPLICATOR_JOURNAL_OP_USER '+'
+#define REPLICATOR_JOURNAL_OP_REMOVE '-'
+
+void replicator_journal_user_append(string_t *dest,
+				    const struct replicator_db_record *rec)
+{
+	str_append_c(dest, REPLICATOR_JOURNAL_OP_USER);
+	replicator_db_record_append(dest, rec);
+}
+
+void replicator_journal_remove_append(string_t *dest, const char *username)
+{
+	str_append_c(dest, REPLICATOR_JOURNAL_OP_REMOVE);
+	str_append_tabescaped(dest, username);
+	str_append_c(dest, '\n');
+}
+
+int replicator_journal_line_parse(const char *line, bool *removed_r,
+				  struct replicator_db_record *rec_r,
+				  const char **error_r)
+{
+	const char *const *args;
+
+	i_zero(rec_r);
+	*removed_r = FALSE;
+	switch (line[0]) {
+	case REPLICATOR_JOURNAL_OP_USER:
+		return replicator_db_record_parse(
+			t_strsplit_tabescaped(line + 1), rec_r, error_r);
+	case REPLICATOR_JOURNAL_OP_REMOVE:
+		args = t_strsplit_tabescaped(line + 1);
+		if (str_array_length(args) != 1) {
+			*error_r = "Removal: Expected 1 field";
+			return -1;
+		}
+		if (replication_username_verify(args[0], error_r) < 0)
+			return -1;
+		rec_r->username = args[0];
+		*removed_r = TRUE;
+		return 0;
+	default:
+		*error_r = t_strdup_printf("Unknown record type '%s'",
+					   str_sanitize(t_strcut(line, '\t'),
+							8));
+		return -1;
+	}
+}
+
 void replicator_peer_record_append(string_t *dest, const char *replica,
 				   const char *server_id)
 {

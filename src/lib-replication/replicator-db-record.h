@@ -33,6 +33,26 @@ int replicator_db_record_parse(const char *const *args,
 			       struct replicator_db_record *rec_r,
 			       const char **error_r);
 
+/* One line of the state journal (REPLICATOR_JOURNAL_FILE_NAME in
+   state_dir), which records the users changed since replicator.db was last
+   written, oldest first:
+     "+" <replicator_db_record line>   the user's saved fields now
+     "-" <username>                    the user was removed
+   A line without its LF at the end of the file is a write cut short. */
+#define REPLICATOR_JOURNAL_FILE_NAME "replicator.db.log"
+
+/* Append a user's journal line (with LF). */
+void replicator_journal_user_append(string_t *dest,
+				    const struct replicator_db_record *rec);
+/* Append a removal's journal line (with LF). */
+void replicator_journal_remove_append(string_t *dest, const char *username);
+/* Parse one journal line (without LF). Returns 0 with removed_r FALSE and
+   the record, or removed_r TRUE and only rec_r->username set; -1 with
+   error_r set. The record points into the line's data stack copy. */
+int replicator_journal_line_parse(const char *line, bool *removed_r,
+				  struct replicator_db_record *rec_r,
+				  const char **error_r);
+
 /* One line of the replicator's peers file (REPLICATOR_PEERS_FILE_NAME in
    state_dir): <replica> <server id>
    the server id (REPLICATION_SERVER_ID) that a replica string was found to

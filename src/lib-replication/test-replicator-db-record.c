@@ -118,6 +118,54 @@ static void test_replicator_db_record_roundtrip(void)
 	test_end();
 }
 
+static void test_replicator_journal_line(void)
+{
+	const struct replicator_db_record rec = {
+		.username = "a\tb", .priority = REPLICATION_PRIORITY_HIGH,
+		.last_update = 5, .last_fast_sync = 6, .last_full_sync = 7,
+		.last_successful_sync = 8, .state = "c3Q=",
+		.replica = "tcp:r",
+	};
+	struct replicator_db_record rec2;
+	string_t *str = t_str_new(128);
+	const char *error;
+	bool removed;
+
+	test_begin("replicator journal line");
+	replicator_journal_user_append(str, &rec);
+	test_assert(str_c(str)[0] == '+');
+	str_truncate(str, str_len(str) - 1);
+	test_assert(replicator_journal_line_parse(str_c(str), &removed, &rec2,
+						  &error) == 0);
+	test_assert(!removed);
+	test_assert_strcmp(rec2.username, "a\tb");
+	test_assert(rec2.priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(rec2.last_successful_sync == 8);
+	test_assert_strcmp(rec2.state, "c3Q=");
+	test_assert_strcmp(rec2.replica, "tcp:r");
+
+	str_truncate(str, 0);
+	replicator_journal_remove_append(str, "a\tb");
+	test_assert_strcmp(str_c(str), "-a\001tb\n");
+	str_truncate(str, str_len(str) - 1);
+	test_assert(replicator_journal_line_parse(str_c(str), &removed, &rec2,
+						  &error) == 0);
+	test_assert(removed);
+	test_assert_strcmp(rec2.username, "a\tb");
+
+	test_assert(replicator_journal_line_parse("", &removed, &rec2,
+						  &error) < 0);
+	test_assert(replicator_journal_line_parse("*user", &removed, &rec2,
+						  &error) < 0);
+	test_assert(replicator_journal_line_parse("-", &removed, &rec2,
+						  &error) < 0);
+	test_assert(replicator_journal_line_parse("-a\tb", &removed, &rec2,
+						  &error) < 0);
+	test_assert(replicator_journal_line_parse("+user\t1", &removed,
+						  &rec2, &error) < 0);
+	test_end();
+}
+
 static void test_replicator_peer_record(void)
 {
 	string_t *str = t_str_new(64);
@@ -150,6 +198,7 @@ int main(void)
 		test_replicator_db_record_valid,
 		test_replicator_db_record_invalid,
 		test_replicator_db_record_roundtrip,
+		test_replicator_journal_line,
 		test_replicator_peer_record,
 		NULL
 	};
