@@ -18,8 +18,11 @@
 #include "replicator-notify-conn.h"
 #include "replicator-admin-conn.h"
 
-/* The state is saved at most this long after a change. */
-#define REPLICATOR_DB_SAVE_INTERVAL_MSECS (5 * 1000)
+/* Changes are journaled together this long after the first of them, so
+   that a busy replicator doesn't fsync for each one. */
+#define REPLICATOR_DB_FLUSH_DELAY_MSECS 100
+/* A failed save is retried this often. */
+#define REPLICATOR_DB_RETRY_INTERVAL_MSECS (5 * 1000)
 /* New users appear in the userdb: list it again this often. */
 #define REPLICATOR_USERDB_RELIST_INTERVAL_MSECS (60 * 60 * 1000)
 
@@ -34,7 +37,8 @@ static const struct replication_settings *replication_set;
 static struct replicator_queue *queue;
 static struct replicator_auth *auth;
 static struct replicator_brain *brain;
-static char *db_path, *doveadm_socket_path;
+static struct replicator_db *db;
+static char *doveadm_socket_path;
 static struct timeout *to_save, *to_relist;
 static unsigned int listed_users;
 static bool save_failing;
@@ -49,21 +53,27 @@ static void client_connected(struct master_service_connection *conn)
 		replicator_notify_conn_create(conn->fd, conn->name);
 }
 
-static void replicator_save_state(void)
+static void replicator_state_dirty(void *context);
+
+static void replicator_save_state(void *context ATTR_UNUSED)
 {
 	const char *error;
 
+	timeout_remove(&to_save);
 	if (!replicator_brain_state_dirty(brain))
 		return;
-	if (replicator_db_export(queue, db_path, &error) < 0) {
+	if (replicator_db_flush(db, &error) < 0) {
 		/* replication goes on from memory; the aggregators keep
 		   what isn't acknowledged */
 		if (!save_failing) {
 			e_error(replicator_event, "Couldn't save the state "
 				"(retrying every %u s): %s",
-				REPLICATOR_DB_SAVE_INTERVAL_MSECS / 1000, error);
+				REPLICATOR_DB_RETRY_INTERVAL_MSECS / 1000,
+				error);
 			save_failing = TRUE;
 		}
+		to_save = timeout_add(REPLICATOR_DB_RETRY_INTERVAL_MSECS,
+				      replicator_save_state, NULL);
 		return;
 	}
 	if (save_failing) {
@@ -74,9 +84,22 @@ static void replicator_save_state(void)
 	replicator_notify_conns_state_saved();
 }
 
-static void replicator_save_timeout(void *context ATTR_UNUSED)
+static void replicator_state_write(void *context ATTR_UNUSED)
 {
-	replicator_save_state();
+	const char *error;
+
+	/* the flush that follows reports errors */
+	if (replicator_db_write(db, &error) < 0)
+		e_debug(replicator_event, "Couldn't write the state: %s", error);
+	replicator_state_dirty(NULL);
+}
+
+static void replicator_state_dirty(void *context ATTR_UNUSED)
+{
+	if (to_save == NULL) {
+		to_save = timeout_add_short(REPLICATOR_DB_FLUSH_DELAY_MSECS,
+					    replicator_save_state, NULL);
+	}
 }
 
 static void replicator_list_user(const char *username,
@@ -115,10 +138,9 @@ static void main_init(void)
 
 	queue = replicator_queue_init(
 		replicator_set->parsed_full_sync_interval_secs);
-	db_path = i_strconcat(master_set->state_dir, "/",
-			      REPLICATOR_DB_FILE_NAME, NULL);
-	if (replicator_db_import(queue, db_path, replicator_event,
-				 &error) < 0)
+	db = replicator_db_init(queue, master_set->state_dir,
+				replicator_event);
+	if (replicator_db_load(db, &error) < 0)
 		e_error(replicator_event, "%s", error);
 
 	auth = replicator_auth_init(t_strconcat(master_set->base_dir,
@@ -134,6 +156,8 @@ static void main_init(void)
 	brain_set.doveadm_socket_path = doveadm_socket_path;
 	brain_set.peers_path = t_strconcat(master_set->state_dir, "/",
 					   REPLICATOR_PEERS_FILE_NAME, NULL);
+	brain_set.state_dirty_callback = replicator_state_dirty;
+	brain_set.state_write_callback = replicator_state_write;
 	brain = replicator_brain_init(queue, auth, &brain_set,
 				      replicator_event);
 	replicator_notify_conns_init(queue, brain);
@@ -142,8 +166,6 @@ static void main_init(void)
 	replicator_list_users(NULL);
 	to_relist = timeout_add(REPLICATOR_USERDB_RELIST_INTERVAL_MSECS,
 				replicator_list_users, NULL);
-	to_save = timeout_add(REPLICATOR_DB_SAVE_INTERVAL_MSECS,
-			      replicator_save_timeout, NULL);
 }
 
 static void main_deinit(void)
@@ -157,10 +179,11 @@ static void main_deinit(void)
 	replicator_brain_deinit(&brain);
 	replicator_notify_conns_deinit();
 	replicator_auth_deinit(&auth);
-	if (replicator_db_export(queue, db_path, &error) < 0)
+	timeout_remove(&to_save);
+	if (replicator_db_compact(db, &error) < 0)
 		e_error(replicator_event, "Couldn't save the state: %s", error);
+	replicator_db_deinit(&db);
 	replicator_queue_deinit(&queue);
-	i_free(db_path);
 	i_free(doveadm_socket_path);
 }
 

@@ -103,6 +103,15 @@ struct replicator_brain {
 
 static void replicator_brain_fill(struct replicator_brain *brain);
 
+static void replicator_brain_set_dirty(struct replicator_brain *brain)
+{
+	if (brain->state_dirty)
+		return;
+	brain->state_dirty = TRUE;
+	if (brain->set.state_dirty_callback != NULL)
+		brain->set.state_dirty_callback(brain->set.context);
+}
+
 static struct replicator_replica *
 replicator_replica_get(struct replicator_brain *brain, const char *name)
 {
@@ -236,7 +245,7 @@ static void replicator_sync_end(struct replicator_sync *sync)
 	i_assert(brain->running > 0);
 	brain->running--;
 	DLLIST_REMOVE(&brain->syncs, sync);
-	brain->state_dirty = TRUE;
+	replicator_brain_set_dirty(brain);
 	replicator_sync_free(&sync);
 	if (!brain->deinitializing)
 		replicator_brain_queue_changed(brain);
@@ -468,6 +477,8 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 	}
 	replicator_queue_sync_finished(brain->queue, user, sync_result,
 				       sync->replica, state, error);
+	if (brain->set.state_write_callback != NULL)
+		brain->set.state_write_callback(brain->set.context);
 	switch (sync_result) {
 	case REPLICATOR_SYNC_RESULT_OK: {
 		struct replicator_replica_addr addr;
@@ -661,7 +672,7 @@ static void replicator_brain_fill(struct replicator_brain *brain)
 
 void replicator_brain_queue_changed(struct replicator_brain *brain)
 {
-	brain->state_dirty = TRUE;
+	replicator_brain_set_dirty(brain);
 	if (brain->deinitializing)
 		return;
 	/* let the caller finish updating the user first */
@@ -816,7 +827,7 @@ void replicator_brain_remove_user(struct replicator_brain *brain,
 
 	replicator_brain_answer_waiters(brain, user, FALSE, TRUE);
 	replicator_queue_remove(brain->queue, _user);
-	brain->state_dirty = TRUE;
+	replicator_brain_set_dirty(brain);
 }
 
 bool replicator_brain_is_users_replica(struct replicator_brain *brain,
@@ -973,7 +984,7 @@ bool replicator_brain_state_dirty(struct replicator_brain *brain)
 
 void replicator_brain_state_changed(struct replicator_brain *brain)
 {
-	brain->state_dirty = TRUE;
+	replicator_brain_set_dirty(brain);
 }
 
 void replicator_brain_state_saved(struct replicator_brain *brain)

@@ -23,6 +23,14 @@ struct replicator_brain_settings {
 	/* the global noreplicate setting: users without the userdb field
 	   follow it */
 	bool noreplicate;
+	/* called when there is something to save again (after
+	   replicator_brain_state_saved()) */
+	void (*state_dirty_callback)(void *context);
+	/* called when a sync has finished, before its state is handed over
+	   to the replica: the state must be written now, or a crash would
+	   leave this side with an older state than the replica's */
+	void (*state_write_callback)(void *context);
+	void *context;
 };
 
 /* success: a sync that started after the request succeeded. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* state lines can be long: ~60 bytes per mailbox */
 #define REPLICATOR_DB_MAX_LINE_LENGTH (16 * 1024 * 1024)
@@ -75,6 +76,22 @@ int replicator_db_import(struct replicator_queue *queue, const char *path,
 	return ret;
 }
 
+static void
+replicator_db_user_record(const struct replicator_user *user,
+			  struct replicator_db_record *rec_r)
+{
+	i_zero(rec_r);
+	rec_r->username = user->username;
+	rec_r->priority = replicator_user_saved_priority(user);
+	rec_r->last_update = user->last_update;
+	rec_r->last_fast_sync = user->last_fast_sync;
+	rec_r->last_full_sync = user->last_full_sync;
+	rec_r->last_successful_sync = user->last_successful_sync;
+	rec_r->last_sync_failed = user->last_sync_failed;
+	rec_r->state = user->state;
+	rec_r->replica = user->replica;
+}
+
 int replicator_db_export(struct replicator_queue *queue, const char *path,
 			 const char **error_r)
 {
@@ -94,17 +111,9 @@ int replicator_db_export(struct replicator_queue *queue, const char *path,
 	o_stream_cork(output);
 	iter = replicator_queue_iter_init(queue);
 	while ((user = replicator_queue_iter_next(iter)) != NULL) {
-		const struct replicator_db_record rec = {
-			.username = user->username,
-			.priority = replicator_user_saved_priority(user),
-			.last_update = user->last_update,
-			.last_fast_sync = user->last_fast_sync,
-			.last_full_sync = user->last_full_sync,
-			.last_successful_sync = user->last_successful_sync,
-			.last_sync_failed = user->last_sync_failed,
-			.state = user->state,
-			.replica = user->replica,
-		};
+		struct replicator_db_record rec;
+
+		replicator_db_user_record(user, &rec);
 		str_truncate(str, 0);
 		replicator_db_record_append(str, &rec);
 		o_stream_nsend(output, str_data(str), str_len(str));
@@ -136,6 +145,287 @@ int replicator_db_export(struct replicator_queue *queue, const char *path,
 					   temp_path, path);
 		i_unlink(temp_path);
 		return -1;
+	}
+	return 0;
+}
+
+/* The journal grows to at least this before it is compacted. */
+#define REPLICATOR_JOURNAL_COMPACT_MIN_SIZE (1024 * 1024)
+
+struct replicator_db {
+	struct replicator_queue *queue;
+	struct event *event;
+	char *path, *journal_path;
+	int journal_fd;
+	/* what the journal holds: complete lines only */
+	off_t journal_size;
+	/* size of replicator.db when it was last written */
+	off_t db_size;
+	/* the journal may end with garbage: compact before appending */
+	bool journal_broken;
+	/* written but not yet fdatasync()ed */
+	bool journal_unsynced;
+};
+
+struct replicator_db *
+replicator_db_init(struct replicator_queue *queue, const char *dir,
+		   struct event *event)
+{
+	struct replicator_db *db;
+
+	db = i_new(struct replicator_db, 1);
+	db->queue = queue;
+	db->event = event;
+	db->path = i_strconcat(dir, "/", REPLICATOR_DB_FILE_NAME, NULL);
+	db->journal_path = i_strconcat(dir, "/", REPLICATOR_JOURNAL_FILE_NAME,
+				       NULL);
+	db->journal_fd = -1;
+	return db;
+}
+
+void replicator_db_deinit(struct replicator_db **_db)
+{
+	struct replicator_db *db = *_db;
+
+	*_db = NULL;
+	i_close_fd_path(&db->journal_fd, db->journal_path);
+	i_free(db->path);
+	i_free(db->journal_path);
+	i_free(db);
+}
+
+/* Returns TRUE if the record is older than what the queue has for the user
+   (a journal line that a crash kept after its compaction). */
+static bool
+replicator_db_record_is_older(const struct replicator_user *user,
+			      const struct replicator_db_record *rec)
+{
+	if (user->last_fast_sync != rec->last_fast_sync)
+		return user->last_fast_sync > rec->last_fast_sync;
+	if (user->last_successful_sync != rec->last_successful_sync)
+		return user->last_successful_sync > rec->last_successful_sync;
+	return user->last_update > rec->last_update;
+}
+
+static void
+replicator_db_replay_line(struct replicator_db *db, const char *line,
+			  unsigned int line_num)
+{
+	struct replicator_db_record rec;
+	struct replicator_user *user;
+	const char *error;
+	bool removed;
+
+	if (replicator_journal_line_parse(line, &removed, &rec, &error) < 0) {
+		e_warning(db->event, "%s line %u: Corrupted record skipped: %s",
+			  db->journal_path, line_num, error);
+		return;
+	}
+	user = replicator_queue_lookup(db->queue, rec.username);
+	if (removed) {
+		if (user != NULL)
+			replicator_queue_remove(db->queue, &user);
+		return;
+	}
+	if (user != NULL && replicator_db_record_is_older(user, &rec))
+		return;
+	if (user == NULL)
+		user = replicator_queue_get(db->queue, rec.username);
+	replicator_queue_import(db->queue, user, &rec);
+}
+
+/* Apply the journal's records to the queue. Returns the size of its
+   complete lines, -1 if it couldn't be read. */
+static off_t replicator_db_replay(struct replicator_db *db)
+{
+	struct istream *input;
+	const char *line;
+	unsigned int line_num = 0;
+	off_t size = 0;
+	int fd;
+
+	fd = open(db->journal_path, O_RDONLY);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		e_error(db->event, "open(%s) failed: %m", db->journal_path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd,
+					     REPLICATOR_DB_MAX_LINE_LENGTH);
+	i_stream_set_return_partial_line(input, FALSE);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		line_num++;
+		size = input->v_offset;
+		T_BEGIN {
+			replicator_db_replay_line(db, line, line_num);
+		} T_END;
+	}
+	if (input->stream_errno != 0) {
+		e_error(db->event, "read(%s) failed: %s", db->journal_path,
+			i_stream_get_error(input));
+		size = -1;
+	} else if (i_stream_get_data_size(input) > 0) {
+		/* a write cut short by a crash or a full disk */
+		e_warning(db->event, "%s: Skipped an incomplete last record "
+			  "(%zu bytes)", db->journal_path,
+			  i_stream_get_data_size(input));
+	}
+	i_stream_destroy(&input);
+	if (line_num > 0) {
+		e_debug(db->event, "Replayed %u records from %s", line_num,
+			db->journal_path);
+	}
+	return size;
+}
+
+int replicator_db_compact(struct replicator_db *db, const char **error_r)
+{
+	struct stat st;
+
+	if (replicator_db_export(db->queue, db->path, error_r) < 0)
+		return -1;
+	/* everything is in replicator.db now */
+	replicator_queue_dirty_clear(db->queue);
+	if (stat(db->path, &st) == 0)
+		db->db_size = st.st_size;
+	if (truncate(db->journal_path, 0) < 0 && errno != ENOENT) {
+		/* the next load replays old records, which are older than
+		   the users' fields: harmless, but keep the journal closed
+		   until it is empty */
+		*error_r = t_strdup_printf("truncate(%s) failed: %m",
+					   db->journal_path);
+		db->journal_broken = TRUE;
+		return -1;
+	}
+	db->journal_size = 0;
+	db->journal_broken = FALSE;
+	db->journal_unsynced = FALSE;
+	return 0;
+}
+
+int replicator_db_load(struct replicator_db *db, const char **error_r)
+{
+	const char *error;
+	off_t size;
+	int ret;
+
+	ret = replicator_db_import(db->queue, db->path, db->event, error_r);
+	size = replicator_db_replay(db);
+	if (replicator_db_compact(db, &error) < 0) {
+		e_error(db->event, "Couldn't save the state: %s", error);
+		/* append after the last complete line */
+		if (size >= 0 && truncate(db->journal_path, size) == 0) {
+			db->journal_size = size;
+			db->journal_broken = FALSE;
+		} else {
+			db->journal_broken = TRUE;
+		}
+	}
+	return ret;
+}
+
+static void
+replicator_db_append_user(const char *username, struct replicator_user *user,
+			  void *context)
+{
+	string_t *str = context;
+	struct replicator_db_record rec;
+
+	if (user == NULL)
+		replicator_journal_remove_append(str, username);
+	else {
+		replicator_db_user_record(user, &rec);
+		replicator_journal_user_append(str, &rec);
+	}
+}
+
+static int replicator_db_journal_open(struct replicator_db *db,
+				      const char **error_r)
+{
+	struct stat st;
+
+	if (db->journal_fd != -1)
+		return 0;
+	db->journal_fd = open(db->journal_path,
+			      O_WRONLY | O_APPEND | O_CREAT, 0600);
+	if (db->journal_fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m",
+					   db->journal_path);
+		return -1;
+	}
+	if (fstat(db->journal_fd, &st) < 0) {
+		*error_r = t_strdup_printf("fstat(%s) failed: %m",
+					   db->journal_path);
+		i_close_fd_path(&db->journal_fd, db->journal_path);
+		return -1;
+	}
+	db->journal_size = st.st_size;
+	return 0;
+}
+
+int replicator_db_write(struct replicator_db *db, const char **error_r)
+{
+	string_t *str;
+	ssize_t ret;
+
+	if (!replicator_queue_have_dirty(db->queue))
+		return 0;
+	if (db->journal_broken) {
+		i_close_fd_path(&db->journal_fd, db->journal_path);
+		return replicator_db_compact(db, error_r);
+	}
+	if (replicator_db_journal_open(db, error_r) < 0)
+		return -1;
+
+	str = t_str_new(1024);
+	replicator_queue_dirty_iter(db->queue, replicator_db_append_user, str);
+	ret = write(db->journal_fd, str_data(str), str_len(str));
+	if (ret == (ssize_t)str_len(str)) {
+		db->journal_size += str_len(str);
+		db->journal_unsynced = TRUE;
+		replicator_queue_dirty_clear(db->queue);
+		return 0;
+	}
+	if (ret < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m",
+					   db->journal_path);
+	} else {
+		*error_r = t_strdup_printf("write(%s) failed: only %zd of "
+					   "%zu bytes written (disk full?)",
+					   db->journal_path, ret,
+					   str_len(str));
+	}
+	/* no partial record stays in the way of the next one */
+	if (ftruncate(db->journal_fd, db->journal_size) < 0) {
+		e_error(db->event, "ftruncate(%s) failed: %m",
+			db->journal_path);
+		db->journal_broken = TRUE;
+	}
+	return -1;
+}
+
+int replicator_db_flush(struct replicator_db *db, const char **error_r)
+{
+	if (replicator_db_write(db, error_r) < 0)
+		return -1;
+	if (db->journal_unsynced) {
+		if (fdatasync(db->journal_fd) < 0) {
+			*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
+						   db->journal_path);
+			return -1;
+		}
+		db->journal_unsynced = FALSE;
+	}
+	if (db->journal_size >= REPLICATOR_JOURNAL_COMPACT_MIN_SIZE &&
+	    db->journal_size > db->db_size) {
+		const char *error;
+
+		if (replicator_db_compact(db, &error) < 0) {
+			/* the journal still holds everything */
+			e_error(db->event, "Couldn't compact the state: %s",
+				error);
+		}
 	}
 	return 0;
 }

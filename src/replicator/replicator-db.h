@@ -20,4 +20,31 @@ int replicator_db_import(struct replicator_queue *queue, const char *path,
 int replicator_db_export(struct replicator_queue *queue, const char *path,
 			 const char **error_r);
 
+/* The state in state_dir: replicator.db, plus a journal
+   (REPLICATOR_JOURNAL_FILE_NAME) of the users changed since it was written,
+   so that a change costs one appended line, not a rewrite of every user.
+   The journal is compacted into replicator.db at start-up, at shutdown and
+   when it has grown larger than replicator.db (1 MiB at least). */
+struct replicator_db *
+replicator_db_init(struct replicator_queue *queue, const char *dir,
+		   struct event *event);
+/* Compacts nothing: call replicator_db_compact() first to do that. */
+void replicator_db_deinit(struct replicator_db **db);
+
+/* Import replicator.db, apply the journal (corrupt lines and an incomplete
+   last line are skipped with a warning) and compact. Returns 0, or -1 with
+   error_r set if replicator.db couldn't be read. */
+int replicator_db_load(struct replicator_db *db, const char **error_r);
+/* Append the users changed since the last write to the journal with one
+   write(), without waiting for the disk: enough for a crash of the
+   process. Returns 0, or -1 with error_r set: they stay changed, to be
+   written by the next call. */
+int replicator_db_write(struct replicator_db *db, const char **error_r);
+/* Write as above, and fdatasync the journal. Returns 0 once everything
+   is on disk, -1 with error_r set. */
+int replicator_db_flush(struct replicator_db *db, const char **error_r);
+/* Write every user to replicator.db and empty the journal. Returns 0, or
+   -1 with error_r set. */
+int replicator_db_compact(struct replicator_db *db, const char **error_r);
+
 #endif

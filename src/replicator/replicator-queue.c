@@ -22,6 +22,9 @@ struct replicator_queue {
 	HASH_TABLE(char *, struct replicator_user *) users;
 	unsigned int full_sync_interval;
 	unsigned int last_user_id;
+	/* usernames whose saved fields changed since the last
+	   replicator_queue_dirty_clear() (removed users included) */
+	HASH_TABLE(char *, char *) dirty;
 
 	replicator_queue_change_callback_t *change_callback;
 	void *change_context;
@@ -80,6 +83,7 @@ replicator_queue_init(unsigned int full_sync_interval_secs)
 	queue->full_sync_interval = full_sync_interval_secs;
 	queue->pq = priorityq_init(replicator_user_cmp, 128);
 	hash_table_create(&queue->users, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&queue->dirty, default_pool, 0, str_hash, strcmp);
 	return queue;
 }
 
@@ -105,6 +109,8 @@ void replicator_queue_deinit(struct replicator_queue **_queue)
 		replicator_user_free(user);
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&queue->users);
+	replicator_queue_dirty_clear(queue);
+	hash_table_destroy(&queue->dirty);
 	priorityq_deinit(&queue->pq);
 	i_free(queue);
 }
@@ -122,6 +128,18 @@ static void replicator_queue_insert(struct replicator_queue *queue,
 {
 	user->next_sync = replicator_user_next_sync_time(queue, user);
 	priorityq_add(queue->pq, &user->item);
+}
+
+/* The user's saved fields changed: it is to be written again. */
+static void replicator_queue_dirty(struct replicator_queue *queue,
+				   const char *username)
+{
+	char *key;
+
+	if (hash_table_lookup(queue->dirty, username) == NULL) {
+		key = i_strdup(username);
+		hash_table_insert(queue->dirty, key, key);
+	}
 }
 
 static void replicator_queue_changed(struct replicator_queue *queue)
@@ -149,6 +167,7 @@ replicator_queue_get(struct replicator_queue *queue, const char *username)
 		user->last_update = ioloop_time;
 		hash_table_insert(queue->users, user->username, user);
 		replicator_queue_insert(queue, user);
+		replicator_queue_dirty(queue, username);
 		replicator_queue_changed(queue);
 	}
 	return user;
@@ -174,6 +193,7 @@ void replicator_queue_update(struct replicator_queue *queue,
 		return;
 	user->priority = priority;
 	user->last_update = ioloop_time;
+	replicator_queue_dirty(queue, user->username);
 	replicator_queue_reposition(queue, user);
 }
 
@@ -181,6 +201,7 @@ void replicator_queue_force_full_sync(struct replicator_queue *queue,
 				      struct replicator_user *user)
 {
 	user->force_full_sync = TRUE;
+	replicator_queue_dirty(queue, user->username);
 	replicator_queue_reposition(queue, user);
 }
 
@@ -198,6 +219,7 @@ void replicator_queue_remove(struct replicator_queue *queue,
 
 	*_user = NULL;
 	hash_table_remove(queue->users, user->username);
+	replicator_queue_dirty(queue, user->username);
 	if (user->popped) {
 		/* freed by replicator_queue_push() */
 		user->removed = TRUE;
@@ -268,6 +290,7 @@ bool replicator_queue_sync_started(struct replicator_queue *queue,
 {
 	i_assert(user->popped);
 
+	replicator_queue_dirty(queue, user->username);
 	user->sync_full = user->force_full_sync || user->last_full_sync +
 		(time_t)queue->full_sync_interval <= ioloop_time;
 	user->sync_started = ioloop_time;
@@ -305,11 +328,12 @@ replicator_user_saved_priority(const struct replicator_user *user)
 	return user->priority;
 }
 
-void replicator_queue_sync_aborted(struct replicator_queue *queue ATTR_UNUSED,
+void replicator_queue_sync_aborted(struct replicator_queue *queue,
 				   struct replicator_user *user)
 {
 	i_assert(user->popped);
 
+	replicator_queue_dirty(queue, user->username);
 	replicator_user_restore_sync_priority(user);
 	if (user->sync_full)
 		user->force_full_sync = TRUE;
@@ -340,7 +364,7 @@ replicator_user_set_state(struct replicator_user *user, const char *replica,
 	user->state = i_strdup_empty(state);
 }
 
-void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
+void replicator_queue_sync_finished(struct replicator_queue *queue,
 				    struct replicator_user *user,
 				    enum replicator_sync_result result,
 				    const char *replica, const char *state,
@@ -349,6 +373,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue ATTR_UNUSED,
 	i_assert(user->popped);
 	i_assert((result == REPLICATOR_SYNC_RESULT_OK) == (error == NULL));
 
+	replicator_queue_dirty(queue, user->username);
 	i_free(user->last_error);
 	user->last_error = i_strdup(error);
 	switch (result) {
@@ -450,6 +475,7 @@ void replicator_queue_peer_synced(struct replicator_queue *queue,
 {
 	if (user->popped)
 		return;
+	replicator_queue_dirty(queue, user->username);
 	user->last_fast_sync = ioloop_time;
 	if (full_sync)
 		user->last_full_sync = ioloop_time;
@@ -463,6 +489,38 @@ void replicator_queue_peer_synced(struct replicator_queue *queue,
 		user->state = i_strdup(state);
 	}
 	replicator_queue_reposition(queue, user);
+}
+
+bool replicator_queue_have_dirty(struct replicator_queue *queue)
+{
+	return hash_table_count(queue->dirty) > 0;
+}
+
+void replicator_queue_dirty_iter(struct replicator_queue *queue,
+				 replicator_queue_dirty_callback_t *callback,
+				 void *context)
+{
+	struct hash_iterate_context *iter;
+	char *username, *value;
+
+	iter = hash_table_iterate_init(queue->dirty);
+	while (hash_table_iterate(iter, queue->dirty, &username, &value)) {
+		callback(username, replicator_queue_lookup(queue, username),
+			 context);
+	}
+	hash_table_iterate_deinit(&iter);
+}
+
+void replicator_queue_dirty_clear(struct replicator_queue *queue)
+{
+	struct hash_iterate_context *iter;
+	char *username, *value;
+
+	iter = hash_table_iterate_init(queue->dirty);
+	while (hash_table_iterate(iter, queue->dirty, &username, &value))
+		i_free(username);
+	hash_table_iterate_deinit(&iter);
+	hash_table_clear(queue->dirty, FALSE);
 }
 
 unsigned int replicator_queue_count(struct replicator_queue *queue)

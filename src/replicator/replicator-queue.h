@@ -187,6 +187,19 @@ unsigned int replicator_queue_user_next_secs(struct replicator_queue *queue,
 
 unsigned int replicator_queue_count(struct replicator_queue *queue);
 
+/* Users whose saved fields (replicator_db_record) changed since the last
+   replicator_queue_dirty_clear(), so that only they are written: */
+bool replicator_queue_have_dirty(struct replicator_queue *queue);
+/* user is NULL if the user was removed. The queue must not change during
+   the iteration. */
+typedef void replicator_queue_dirty_callback_t(const char *username,
+					       struct replicator_user *user,
+					       void *context);
+void replicator_queue_dirty_iter(struct replicator_queue *queue,
+				 replicator_queue_dirty_callback_t *callback,
+				 void *context);
+void replicator_queue_dirty_clear(struct replicator_queue *queue);
+
 /* Iterate all users, popped ones included. The queue must not change
    during the iteration. */
 struct replicator_queue_iter *

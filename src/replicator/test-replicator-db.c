@@ -3,12 +3,14 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "unlink-directory.h"
+#include "str.h"
 #include "test-common.h"
 #include "replicator-queue.h"
 #include "replicator-db.h"
 
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static char *test_dir;
 static struct event *db_test_event;
@@ -152,6 +154,93 @@ static void test_replicator_db_export_error(void)
 	test_end();
 }
 
+static const char *test_read_file(const char *path)
+{
+	string_t *str = t_str_new(256);
+	char buf[1024];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return "";
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		str_append_data(str, buf, n);
+	i_assert(fclose(f) == 0);
+	return str_c(str);
+}
+
+static void test_replicator_db_journal(void)
+{
+	struct replicator_queue *queue, *queue2;
+	struct replicator_user *user;
+	struct replicator_db *db, *db2;
+	const char *dir = t_strconcat(test_dir, "/journal", NULL);
+	const char *journal = t_strconcat(dir, "/replicator.db.log", NULL);
+	const char *error;
+
+	test_begin("replicator db journal");
+	if (mkdir(dir, 0700) < 0)
+		i_fatal("mkdir(%s) failed: %m", dir);
+	ioloop_time = 1700000000;
+	queue = replicator_queue_init(3600);
+	db = replicator_db_init(queue, dir, db_test_event);
+	test_assert(replicator_db_load(db, &error) == 0);
+	user = replicator_queue_get(queue, "kept");
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	test_assert(replicator_db_flush(db, &error) == 0);
+	user = replicator_queue_get(queue, "gone");
+	test_assert(replicator_db_flush(db, &error) == 0);
+	/* only what changed is written */
+	user = replicator_queue_lookup(queue, "gone");
+	replicator_queue_remove(queue, &user);
+	test_assert(replicator_db_flush(db, &error) == 0);
+	test_assert(replicator_db_flush(db, &error) == 0);
+	test_assert_strcmp(test_read_file(journal),
+		"+kept\t2\t1700000000\t0\t0\t0\t\t0\t\n"
+		"+gone\t0\t1700000000\t0\t0\t0\t\t0\t\n"
+		"-gone\n");
+	/* the process dies here: the next one replays the journal */
+
+	queue2 = replicator_queue_init(3600);
+	db2 = replicator_db_init(queue2, dir, db_test_event);
+	test_assert(replicator_db_load(db2, &error) == 0);
+	test_assert_ucmp(replicator_queue_count(queue2), ==, 1);
+	user = replicator_queue_lookup(queue2, "kept");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_HIGH);
+	/* loading compacted it into replicator.db */
+	test_assert_strcmp(test_read_file(journal), "");
+	test_assert(strstr(test_read_file(t_strconcat(dir, "/replicator.db",
+		NULL)), "kept\t2\t") != NULL);
+	replicator_db_deinit(&db2);
+	replicator_queue_deinit(&queue2);
+	replicator_db_deinit(&db);
+	replicator_queue_deinit(&queue);
+
+	/* a corrupt line is skipped, an incomplete last one too; a record
+	   older than replicator.db's (kept by a crash during compaction) is
+	   not applied */
+	test_write_file(journal,
+		"+kept\t0\t1600000000\t0\t0\t0\t\t0\t\n"
+		"?what\n"
+		"+new\t1\t1700000100\t0\t0\t0\t\t0\t\n"
+		"+cut\t1\t17000");
+	queue = replicator_queue_init(3600);
+	db = replicator_db_init(queue, dir, db_test_event);
+	test_expect_errors(2);
+	test_assert(replicator_db_load(db, &error) == 0);
+	test_expect_no_more_errors();
+	test_assert_ucmp(replicator_queue_count(queue), ==, 2);
+	user = replicator_queue_lookup(queue, "kept");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_HIGH);
+	user = replicator_queue_lookup(queue, "new");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_LOW);
+	test_assert(replicator_queue_lookup(queue, "cut") == NULL);
+	test_assert_strcmp(test_read_file(journal), "");
+	replicator_db_deinit(&db);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
 static void test_init_dir(void)
 {
 	char template[] = "/tmp/test-replicator-db.XXXXXX";
@@ -180,6 +269,7 @@ int main(void)
 		test_replicator_db_roundtrip,
 		test_replicator_db_import_2_3,
 		test_replicator_db_export_error,
+		test_replicator_db_journal,
 		test_cleanup_dir,
 		NULL
 	};
