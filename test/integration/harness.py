@@ -32,6 +32,40 @@ DEBUG_CONF = ("log_debug = category=replication OR category=aggregator OR "
               if _debug else "")
 
 
+def state_records(inst):
+    """The replicator's saved users as {user: fields}: replicator.db with
+    its journal (replicator.db.log) applied."""
+    records = {}
+    state = os.path.join(inst.dir, "state")
+    for name in ("replicator.db", "replicator.db.log"):
+        try:
+            with open(os.path.join(state, name)) as f:
+                lines = f.read().split("\n")[:-1]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            if name == "replicator.db":
+                fields = line.split("\t")
+            elif line[:1] == "+":
+                fields = line[1:].split("\t")
+            elif line[:1] == "-":
+                records.pop(line[1:], None)
+                continue
+            else:
+                continue
+            records[fields[0]] = fields
+    return records
+
+
+def state_mtime(inst):
+    """When the replicator last saved its state (either file)."""
+    state = os.path.join(inst.dir, "state")
+    times = [os.stat(os.path.join(state, n)).st_mtime
+             for n in ("replicator.db", "replicator.db.log")
+             if os.path.exists(os.path.join(state, n))]
+    return max(times, default=0)
+
+
 class TimeoutError(AssertionError):
     pass
 

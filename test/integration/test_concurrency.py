@@ -11,7 +11,8 @@ import os
 import socket
 import threading
 
-from harness import PairTestCase, wait_until, wait_equal, ensure_mail_user
+from harness import (PairTestCase, wait_until, wait_equal, ensure_mail_user,
+                     state_records)
 from test_trust import subjects, crash_lines
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
@@ -235,17 +236,9 @@ class ConcurrencyTest(PairTestCase):
         peers = os.path.join(self.a.dir, "state", "replicator-peers")
         wait_until("a saved b's id", lambda: os.path.exists(peers) and
                    "b.replication.test" in open(peers).read(), timeout=30)
-        db = os.path.join(self.a.dir, "state", "replicator.db")
-
         def db_has_replica():
-            try:
-                with open(db) as f:
-                    return any(line.startswith("usera\t") and
-                               line.rstrip("\n").split("\t")[-1]
-                               for line in f)
-            except FileNotFoundError:
-                return False
-        # the state file saves the user's replica within 5 s
+            fields = state_records(self.a).get("usera")
+            return fields is not None and len(fields) >= 9 and fields[8]
         wait_until("a saved usera's replica", db_has_replica, timeout=30)
         old = wait_until("a's replicator", lambda:
                          self.a.service_pids("replicator"))[0]

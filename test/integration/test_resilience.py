@@ -28,14 +28,8 @@ service replicator {{
 
 
 def db_records(inst):
-    """The replicator state file as {user: fields}."""
-    path = os.path.join(inst.dir, "state", "replicator.db")
-    try:
-        with open(path) as f:
-            return {line.split("\t")[0]: line.rstrip("\n").split("\t")
-                    for line in f if line.strip()}
-    except FileNotFoundError:
-        return {}
+    """The replicator's saved state as {user: fields}."""
+    return harness.state_records(inst)
 
 
 class ResilienceTest(PairTestCase):

@@ -12,7 +12,8 @@ import threading
 import time
 import unittest
 
-from harness import PairTestCase, run, wait_until, wait_equal
+from harness import (PairTestCase, run, wait_until, wait_equal,
+                     state_records, state_mtime)
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                     "dovecot-replication-trust")
@@ -76,16 +77,9 @@ def subjects(inst, user):
 
 
 def db_priority(inst, user):
-    """The user's priority in the replicator state file, None if absent."""
-    try:
-        with open(os.path.join(inst.dir, "state", "replicator.db")) as f:
-            for line in f:
-                fields = line.split("\t")
-                if fields[0] == user:
-                    return int(fields[1])
-    except FileNotFoundError:
-        pass
-    return None
+    """The user's saved priority, None if absent."""
+    fields = state_records(inst).get(user)
+    return None if fields is None else int(fields[1])
 
 
 def crash_lines(inst, since=0):
@@ -186,13 +180,12 @@ class TrustTest(PairTestCase):
     def test_sigkill_mid_sync_change_kept(self):
         """R2: a kill -9 while a dsync runs keeps the change due."""
         def work(hole):
-            db = os.path.join(self.a.dir, "state", "replicator.db")
             self.a.lmtp_deliver("usera", "r2-kill")
             self.wait_dsync_running(self.a, "usera")
             started = time.time()
             # a save while the sync runs keeps the starting priority
             wait_until("state saved during the sync", lambda:
-                       os.stat(db).st_mtime > started, timeout=15)
+                       state_mtime(self.a) > started, timeout=15)
             self.assertGreaterEqual(db_priority(self.a, "usera"), 2)
             pid = self.replicator_pid(self.a)
             os.kill(pid, signal.SIGKILL)
