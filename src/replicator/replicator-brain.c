@@ -34,6 +34,12 @@
 /* after a peer's incoming dsync of a user ended, wait this long for the
    peer to hand over the new state before syncing the user ourselves */
 #define REPLICATOR_BRAIN_HANDOVER_WAIT_SECS 10
+/* a sync of ours that has run this long (or half replication_dsync_timeout,
+   if less) doesn't turn the peer's dsyncs of the user away any more: it
+   may hang before it reaches the peer, and the other direction shouldn't
+   wait for the timeout (dsync's lock still keeps the two apart once both
+   run) */
+#define REPLICATOR_BRAIN_BUSY_MAX_SECS 60
 
 struct replicator_replica {
 	char *name;
@@ -65,6 +71,8 @@ struct replicator_sync {
 	/* "full", "incremental" or "normal" once the dsync runs */
 	const char *sync_type;
 	bool full;
+	/* the dsync is done, its state is being handed over */
+	bool handing_over;
 };
 
 /* A user that peers' dsyncs are changing here (or just did): it is not
@@ -411,10 +419,9 @@ static void replicator_brain_peers_save(struct replicator_brain *brain)
 	}
 }
 
-static void replicator_brain_peer_id(const char *name, const char *peer_id,
-				     void *context)
+static void replicator_brain_peer_id(struct replicator_brain *brain,
+				     const char *name, const char *peer_id)
 {
-	struct replicator_brain *brain = context;
 	struct replicator_replica *replica;
 
 	if (strcmp(peer_id, REPLICATION_SERVER_ID) == 0) {
@@ -431,6 +438,16 @@ static void replicator_brain_peer_id(const char *name, const char *peer_id,
 	i_free(replica->peer_id);
 	replica->peer_id = i_strdup(peer_id);
 	replicator_brain_peers_save(brain);
+}
+
+static void replicator_sync_handed_over(const char *replica,
+					const char *peer_id, void *context)
+{
+	struct replicator_sync *sync = context;
+
+	if (peer_id != NULL)
+		replicator_brain_peer_id(sync->brain, replica, peer_id);
+	replicator_sync_end(sync);
 }
 
 static void
@@ -486,18 +503,24 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 
 		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "ok", NULL,
 					     "Sync finished");
+		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
 		/* the replica continues from the same state */
 		if (replicator_replica_addr_parse(sync->replica, &addr,
 						  &addr_error) > 0 &&
 		    (state == NULL ||
 		     strlen(state) <= REPLICATOR_DSYNC_STATE_MAX_LENGTH)) {
+			/* the user stays taken until the hand-over has
+			   ended: hand-overs of a user never overtake each
+			   other, or the replica could adopt an older state
+			   after a newer one */
+			sync->handing_over = TRUE;
 			replicator_dsync_notify_peer(
 				brain->set.doveadm_socket_path, sync->replica,
 				user->username, sync->full,
 				state == NULL ? "" : state, sync->event,
-				replicator_brain_peer_id, brain);
+				replicator_sync_handed_over, sync);
+			return;
 		}
-		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
 		break;
 	}
 	case REPLICATOR_SYNC_RESULT_BUSY:
@@ -863,10 +886,11 @@ static void replicator_hold_free(struct replicator_hold *hold)
 
 static void replicator_hold_handover_timeout(struct replicator_hold *hold)
 {
-	e_warning(hold->brain->event, "%s: The peer that synced the user "
-		  "here handed over no state in %u s: its next sync from here "
-		  "starts from an older state", hold->username,
-		  REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
+	/* a manual doveadm sync hands over nothing either */
+	e_info(hold->brain->event, "%s: No state was handed over in %u s "
+	       "after an incoming dsync (a manual sync, or the peer's "
+	       "hand-over failed): syncing the user from here again",
+	       hold->username, REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
 	replicator_hold_free(hold);
 }
 
@@ -879,6 +903,16 @@ static void replicator_hold_max_timeout(struct replicator_hold *hold)
 	replicator_hold_free(hold);
 }
 
+static unsigned int
+replicator_brain_busy_max_secs(struct replicator_brain *brain)
+{
+	unsigned int timeout = brain->set.set->replication_dsync_timeout;
+
+	if (timeout == 0)
+		return REPLICATOR_BRAIN_BUSY_MAX_SECS;
+	return I_MAX(I_MIN(REPLICATOR_BRAIN_BUSY_MAX_SECS, timeout / 2), 1);
+}
+
 int replicator_brain_incoming_begin(struct replicator_brain *brain,
 				    const char *username,
 				    const char **error_r)
@@ -889,8 +923,22 @@ int replicator_brain_incoming_begin(struct replicator_brain *brain,
 
 	user = replicator_queue_lookup(brain->queue, username);
 	if (user != NULL && user->popped) {
-		*error_r = "A sync of the user runs on this server now";
-		return -1;
+		struct replicator_sync *sync;
+
+		for (sync = brain->syncs; sync != NULL; sync = sync->next) {
+			if (sync->user == user)
+				break;
+		}
+		if (sync == NULL || sync->sync_type == NULL ||
+		    sync->handing_over ||
+		    ioloop_time - user->sync_started <
+		    replicator_brain_busy_max_secs(brain)) {
+			*error_r = "A sync of the user runs on this server now";
+			return -1;
+		}
+		e_warning(sync->event, "The sync has run for %ld s: no longer "
+			  "turning the replica's dsyncs of the user away",
+			  (long)(ioloop_time - user->sync_started));
 	}
 	hold = hash_table_lookup(brain->holds, username);
 	if (hold == NULL) {
@@ -965,7 +1013,9 @@ replicator_brain_get_dsync_status(struct replicator_brain *brain,
 			row->status = "Looking up the user";
 		} else {
 			row->sync_type = sync->sync_type;
-			row->status = "Waiting for dsync to finish";
+			row->status = sync->handing_over ?
+				"Handing the state over to the replica" :
+				"Waiting for dsync to finish";
 		}
 	}
 	for (i = brain->running; i < brain->set.set->replication_max_conns; i++) {

@@ -224,8 +224,11 @@ struct replicator_notify_peer {
 	struct event *event;
 	char *replica;
 	string_t *peer_id;
+	struct timeout *to;
 	replicator_dsync_peer_id_callback_t *callback;
 	void *context;
+	/* the callback was called: the reply is ignored */
+	bool timed_out;
 };
 
 static void replicator_notify_peer_print(const unsigned char *data,
@@ -233,7 +236,17 @@ static void replicator_notify_peer_print(const unsigned char *data,
 					 bool finished ATTR_UNUSED,
 					 struct replicator_notify_peer *np)
 {
-	replicator_dsync_state_output_append(np->peer_id, data, size);
+	if (!np->timed_out)
+		replicator_dsync_state_output_append(np->peer_id, data, size);
+}
+
+static void replicator_notify_peer_free(struct replicator_notify_peer *np)
+{
+	timeout_remove(&np->to);
+	event_unref(&np->event);
+	str_free(&np->peer_id);
+	i_free(np->replica);
+	i_free(np);
 }
 
 static void
@@ -242,19 +255,33 @@ replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
 {
 	struct replicator_notify_peer *np = context;
 
+	if (np->timed_out) {
+		replicator_notify_peer_free(np);
+		return;
+	}
 	if (reply->exit_code != 0) {
 		e_warning(np->event, "Couldn't hand the new state to %s "
 			  "(its next sync of the user starts from an older "
 			  "state): %s",
 			  np->replica, reply->error == NULL ? "" :
 			  reply->error);
-	} else if (str_len(np->peer_id) > 0) {
-		np->callback(np->replica, str_c(np->peer_id), np->context);
+		np->callback(np->replica, NULL, np->context);
+	} else {
+		np->callback(np->replica, str_len(np->peer_id) == 0 ? NULL :
+			     str_c(np->peer_id), np->context);
 	}
-	event_unref(&np->event);
-	str_free(&np->peer_id);
-	i_free(np->replica);
-	i_free(np);
+	replicator_notify_peer_free(np);
+}
+
+static void replicator_notify_peer_timeout(struct replicator_notify_peer *np)
+{
+	/* the connection ends by itself; its reply is ignored */
+	timeout_remove(&np->to);
+	np->timed_out = TRUE;
+	e_warning(np->event, "Handing the new state to %s takes longer than "
+		  "%u s: not waiting for it", np->replica,
+		  REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS);
+	np->callback(np->replica, NULL, np->context);
 }
 
 void replicator_dsync_notify_peer(const char *socket_path,
@@ -272,6 +299,7 @@ void replicator_dsync_notify_peer(const char *socket_path,
 	if (replicator_doveadm_connect(socket_path, &client, &error) < 0) {
 		e_warning(event, "Couldn't hand the new state to %s: %s",
 			  replica, error);
+		callback(replica, NULL, context);
 		return;
 	}
 	np = i_new(struct replicator_notify_peer, 1);
@@ -281,6 +309,8 @@ void replicator_dsync_notify_peer(const char *socket_path,
 	np->peer_id = str_new(default_pool, 64);
 	np->callback = callback;
 	np->context = context;
+	np->to = timeout_add(REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS * 1000,
+			     replicator_notify_peer_timeout, np);
 	line = t_str_new(256);
 	replicator_notify_peer_cmd_append(line, replica, username, full_sync,
 					  state, REPLICATION_SERVER_ID);

@@ -44,15 +44,17 @@ replicator_dsync_run(const char *socket_path,
 		     replicator_dsync_callback_t *callback, void *context,
 		     const char **error_r);
 
-/* The replica answered a hand-over with its server id. */
+/* A hand-over ended: peer_id is the replica's server id if it answered
+   with one, NULL if the hand-over failed (logged) or took too long. */
 typedef void replicator_dsync_peer_id_callback_t(const char *replica,
 						 const char *peer_id,
 						 void *context);
 
 /* Hand the new state of a successful sync to the replica's replicator
    through the local doveadm-server ("replicator notify-peer"), naming
-   this server as the sender. Failures are logged to event; on success the
-   callback gets the replica's server id. */
+   this server as the sender. Failures are logged to event. The callback
+   is called once, within REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS. */
+#define REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS 30
 void replicator_dsync_notify_peer(const char *socket_path,
 				  const char *replica, const char *username,
 				  bool full_sync, const char *state,

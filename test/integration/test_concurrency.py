@@ -22,8 +22,10 @@ CONF = """log_debug = category=replication OR category=replicator
 
 
 class Forwarder:
-    """TCP forwarder to a port; while paused, it accepts connections but
-    connects them onward only when resumed."""
+    """TCP forwarder to a port. While running is clear, it accepts
+    connections but connects them onward only when it is set again; while
+    notify_gate is clear, a connection that carries a hand-over
+    ("replicator notify") waits before it goes on."""
 
     def __init__(self, port, target_port):
         self.target_port = target_port
@@ -33,7 +35,10 @@ class Forwarder:
         self.sock.listen(64)
         self.running = threading.Event()
         self.running.set()
+        self.notify_gate = threading.Event()
+        self.notify_gate.set()
         self.accepted = 0
+        self.held = 0
         self.socks = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -47,12 +52,20 @@ class Forwarder:
             threading.Thread(target=self._serve, args=(conn,),
                              daemon=True).start()
 
-    def _pipe(self, src, dst):
+    def _pipe(self, src, dst, gated):
+        seen = b""
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if gated:
+                    seen = (seen + data)[-4096:]
+                    if b"replicator\tnotify\t" in seen:
+                        gated = False
+                        if not self.notify_gate.is_set():
+                            self.held += 1
+                            self.notify_gate.wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -70,12 +83,13 @@ class Forwarder:
             conn.close()
             return
         self.socks += [conn, out]
-        threading.Thread(target=self._pipe, args=(conn, out),
+        threading.Thread(target=self._pipe, args=(conn, out, True),
                          daemon=True).start()
-        self._pipe(out, conn)
+        self._pipe(out, conn, False)
 
     def close(self):
         self.running.set()
+        self.notify_gate.set()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -85,17 +99,15 @@ class Forwarder:
             s.close()
 
 
-class ConcurrencyTest(PairTestCase):
-    ROOT = ROOT
-    INDEX = 22
-    EXTRA_CONF = CONF
+class ForwardedPairTestCase(PairTestCase):
+    """a and b; b reaches a through a Forwarder (fwd)."""
 
     @classmethod
     def setUpClass(cls):
         from harness import PORT_BASE
         # b reaches a through a forwarder that can hold b's syncs back
         # before they reach a
-        cls.fwd_port = PORT_BASE + (cls.INDEX + 2) * 10
+        cls.fwd_port = PORT_BASE + (cls.INDEX + 2) * 10 + 9
         super().setUpClass()
         cls.b.stop()
         cls.b.write_config(replica=f"tcp:127.0.0.1:{cls.fwd_port}")
@@ -113,6 +125,7 @@ class ConcurrencyTest(PairTestCase):
 
     def tearDown(self):
         self.fwd.running.set()
+        self.fwd.notify_gate.set()
         for inst in (self.a, self.b):
             self.assertEqual(crash_lines(inst, self.log_start[inst.name]),
                              [], inst.name)
@@ -127,9 +140,10 @@ class ConcurrencyTest(PairTestCase):
             return None
         return dict(zip(out[0].split("\t"), out[1].split("\t")))
 
-    def dsync_running(self, inst, user):
+    def dsync_running(self, inst, user, status=""):
         out = inst.doveadm("replicator", "dsync-status", check=False).stdout
-        return any(line.split()[:1] == [user] for line in out.splitlines())
+        return any(line.split()[:1] == [user] and status in line
+                   for line in out.splitlines())
 
     def lock_sync(self, inst, user):
         """Take the user's dsync lock on inst (the side with the smaller
@@ -141,6 +155,12 @@ class ConcurrencyTest(PairTestCase):
         os.fchown(fd, uid, gid)
         fcntl.lockf(fd, fcntl.LOCK_EX)
         return fd
+
+
+class ConcurrencyTest(ForwardedPairTestCase):
+    ROOT = ROOT
+    INDEX = 22
+    EXTRA_CONF = CONF
 
     def test_user_is_held_while_the_peer_syncs_it(self):
         """While b's dsync of a user runs on a, a starts no sync of its
@@ -171,7 +191,7 @@ class ConcurrencyTest(PairTestCase):
             for inst in (self.a, self.b)), timeout=60)
         wait_equal(self.a, self.b, "usera")
         # a waited for b's state, not for the grace time
-        self.assertNotIn("handed over no state", self.log_since(self.a))
+        self.assertNotIn("No state was handed over", self.log_since(self.a))
         self.assertNotIn("Sync failed", self.log_since(self.a))
         self.assertNotIn("Sync failed", self.log_since(self.b))
 
@@ -181,6 +201,12 @@ class ConcurrencyTest(PairTestCase):
         once b's sync is done."""
         self.a.lmtp_deliver("userb", "busy-0")
         wait_equal(self.a, self.b, "userb")
+        # a's last sync of the user succeeded (set-up restarted b)
+        self.a.doveadm("replicator", "replicate", "userb")
+        wait_until("a synced userb", lambda: (
+            lambda row: row is not None and row["failed"] == "-" and
+            row["priority"] == "none")(self.status_row(self.a, "userb")),
+            timeout=60)
         self.fwd.running.clear()
         accepted = self.fwd.accepted
         self.b.lmtp_deliver("userb", "busy-b")
@@ -255,3 +281,64 @@ class ConcurrencyTest(PairTestCase):
                    self.a.log_text()[start:], timeout=30)
         self.assertIn("usera: synced by the replica",
                       self.a.log_text()[start:])
+
+    def test_hand_overs_of_a_user_stay_in_order(self):
+        """The next sync of a user waits until the last one's state has
+        been handed over: a slow hand-over can't reach the replica after a
+        newer one and make it continue from the older state."""
+        self.b.lmtp_deliver("usera", "ho-0")
+        wait_equal(self.a, self.b, "usera")
+        self.fwd.notify_gate.clear()
+        held = self.fwd.held
+        try:
+            self.b.lmtp_deliver("usera", "ho-1")
+            wait_until("b's hand-over held", lambda: self.fwd.held > held,
+                       timeout=30)
+            wait_until("b waits for it", lambda: self.dsync_running(
+                self.b, "usera", "Handing the state over"), timeout=30)
+            self.b.lmtp_deliver("usera", "ho-2")
+            wait_until("ho-2 queued on b", lambda: (
+                lambda row: row is not None and row["priority"] != "none")(
+                    self.status_row(self.b, "usera")), timeout=30)
+            self.assertTrue(self.dsync_running(self.b, "usera",
+                                               "Handing the state over"))
+            self.assertNotIn("ho-2", subjects(self.a, "usera"))
+        finally:
+            self.fwd.notify_gate.set()
+        wait_until("ho-2 on a", lambda: "ho-2" in subjects(self.a, "usera"),
+                   timeout=60)
+        wait_equal(self.a, self.b, "usera")
+
+
+class HungSyncTest(ForwardedPairTestCase):
+    """A sync of ours that hangs before it reaches the replica turns the
+    replica's dsyncs of the user away for half replication_dsync_timeout
+    at most (60 s at most), not until it times out."""
+    ROOT = ROOT + "-hung"
+    INDEX = 25
+    EXTRA_CONF = CONF + "replication_dsync_timeout = 10s\n"
+
+    def test_hung_sync_turns_the_peer_away_for_a_while_only(self):
+        self.a.lmtp_deliver("userb", "hung-0")
+        wait_equal(self.a, self.b, "userb")
+        self.fwd.running.clear()
+        try:
+            accepted = self.fwd.accepted
+            self.b.lmtp_deliver("userb", "hung-b")
+            wait_until("b's sync held back", lambda: self.fwd.accepted >
+                       accepted, timeout=30)
+            self.a.lmtp_deliver("userb", "hung-a")
+            wait_until("b turns a's dsync away", lambda: "Turning incoming "
+                       "dsync away" in self.log_since(self.b), timeout=30)
+            # after 5 s b lets a's dsync in, before its own times out
+            wait_until("hung-a on b", lambda: "hung-a" in
+                       subjects(self.b, "userb"), timeout=30)
+            self.assertNotIn("dsync timed out", self.log_since(self.b))
+            self.assertIn("no longer turning the replica's dsyncs",
+                          self.log_since(self.b))
+        finally:
+            self.fwd.running.set()
+        wait_until("everything everywhere", lambda: all(
+            {"hung-0", "hung-a", "hung-b"} <= subjects(inst, "userb")
+            for inst in (self.a, self.b)), timeout=60)
+        wait_equal(self.a, self.b, "userb")
