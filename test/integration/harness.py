@@ -108,10 +108,13 @@ def run(cmd, check=True, **kw):
 class Instance:
     """One Dovecot instance. Ports: base+0 doveadm, +1 lmtp, +2 imap, +3 pop3."""
 
-    def __init__(self, root, name, index, extra_conf="", userdb_fields=None):
+    def __init__(self, root, name, index, extra_conf="", userdb_fields=None,
+                 users=None, port_base=None):
         self.name = name
         self.dir = os.path.join(root, name)
-        base = PORT_BASE + index * 10
+        # the users of the passwd-file (default USERS)
+        self.users = tuple(users) if users is not None else USERS
+        base = (PORT_BASE if port_base is None else port_base) + index * 10
         self.doveadm_port = base
         self.lmtp_port = base + 1
         self.imap_port = base + 2
@@ -133,7 +136,7 @@ class Instance:
         os.chown(os.path.join(self.dir, "home"), uid, gid)
         users = os.path.join(self.dir, "users")
         with open(users, "w") as f:
-            for u in USERS:
+            for u in self.users:
                 fields = " ".join(f"userdb_{k}={v}" for k, v in
                                   self.userdb_fields.get(u, {}).items())
                 f.write(f"{u}:{{PLAIN}}pass-{u}:{uid}:{gid}::::{fields}\n")
