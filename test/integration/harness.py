@@ -19,6 +19,8 @@ import subprocess
 import time
 import unittest
 
+import sanitizer
+
 DOVEADM_PASSWORD = "replication-test-secret"
 MAIL_USER = "drtest"
 USERS = ("usera", "userb", "userc")
@@ -177,8 +179,8 @@ mail_plugins {{
 # two instances on one host need names of their own to exclude each other
 import_environment {{
   DOVECOT_HOSTDOMAIN = {self.name}.replication.test
-}}
-{replica_conf}doveadm_password = {DOVEADM_PASSWORD}
+{sanitizer.IMPORT_ENV}}}
+{sanitizer.CONF}{replica_conf}doveadm_password = {DOVEADM_PASSWORD}
 service imap-login {{
   inet_listener imap {{
     listen = 127.0.0.1

@@ -32,6 +32,7 @@ def valgrind_conf():
 
 
 @unittest.skipIf(VALGRIND is None, "valgrind is not installed")
+@unittest.skipIf(harness.sanitizer.DIR, "sanitizer build (valgrind and ASan don't mix)")
 class ValgrindTest(PairTestCase):
     ROOT = ROOT
     INDEX = 6
