@@ -34,12 +34,6 @@
 /* after a peer's incoming dsync of a user ended, wait this long for the
    peer to hand over the new state before syncing the user ourselves */
 #define REPLICATOR_BRAIN_HANDOVER_WAIT_SECS 10
-/* a sync of ours that has run this long (or half replication_dsync_timeout,
-   if less) doesn't turn the peer's dsyncs of the user away any more: it
-   may hang before it reaches the peer, and the other direction shouldn't
-   wait for the timeout (dsync's lock still keeps the two apart once both
-   run) */
-#define REPLICATOR_BRAIN_BUSY_MAX_SECS 60
 
 struct replicator_replica {
 	char *name;
@@ -250,8 +244,10 @@ static void replicator_sync_end(struct replicator_sync *sync)
 	struct replicator_brain *brain = sync->brain;
 
 	replicator_queue_push(brain->queue, sync->user);
-	i_assert(brain->running > 0);
-	brain->running--;
+	if (!sync->handing_over) {
+		i_assert(brain->running > 0);
+		brain->running--;
+	}
 	DLLIST_REMOVE(&brain->syncs, sync);
 	replicator_brain_set_dirty(brain);
 	replicator_sync_free(&sync);
@@ -514,6 +510,10 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 			   other, or the replica could adopt an older state
 			   after a newer one */
 			sync->handing_over = TRUE;
+			/* its slot is free for another user meanwhile */
+			i_assert(brain->running > 0);
+			brain->running--;
+			replicator_brain_queue_changed(brain);
 			replicator_dsync_notify_peer(
 				brain->set.doveadm_socket_path, sync->replica,
 				user->username, sync->full,
@@ -903,16 +903,6 @@ static void replicator_hold_max_timeout(struct replicator_hold *hold)
 	replicator_hold_free(hold);
 }
 
-static unsigned int
-replicator_brain_busy_max_secs(struct replicator_brain *brain)
-{
-	unsigned int timeout = brain->set.set->replication_dsync_timeout;
-
-	if (timeout == 0)
-		return REPLICATOR_BRAIN_BUSY_MAX_SECS;
-	return I_MAX(I_MIN(REPLICATOR_BRAIN_BUSY_MAX_SECS, timeout / 2), 1);
-}
-
 int replicator_brain_incoming_begin(struct replicator_brain *brain,
 				    const char *username,
 				    const char **error_r)
@@ -923,22 +913,11 @@ int replicator_brain_incoming_begin(struct replicator_brain *brain,
 
 	user = replicator_queue_lookup(brain->queue, username);
 	if (user != NULL && user->popped) {
-		struct replicator_sync *sync;
-
-		for (sync = brain->syncs; sync != NULL; sync = sync->next) {
-			if (sync->user == user)
-				break;
-		}
-		if (sync == NULL || sync->sync_type == NULL ||
-		    sync->handing_over ||
-		    ioloop_time - user->sync_started <
-		    replicator_brain_busy_max_secs(brain)) {
-			*error_r = "A sync of the user runs on this server now";
-			return -1;
-		}
-		e_warning(sync->event, "The sync has run for %ld s: no longer "
-			  "turning the replica's dsyncs of the user away",
-			  (long)(ioloop_time - user->sync_started));
+		/* even one that hangs before it reaches the peer: if it got
+		   through later, it would run with the state from before
+		   the peer's (replication_dsync_timeout bounds it) */
+		*error_r = "A sync of the user runs on this server now";
+		return -1;
 	}
 	hold = hash_table_lookup(brain->holds, username);
 	if (hold == NULL) {

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "str.h"
 #include "strescape.h"
 #include "istream.h"
@@ -92,6 +93,26 @@ replicator_db_user_record(const struct replicator_user *user,
 	rec_r->replica = user->replica;
 }
 
+static int replicator_db_fsync_dir(const char *path, const char **error_r)
+{
+	const char *p = strrchr(path, '/');
+	const char *dir = p == NULL ? "." : t_strdup_until(path, p);
+	int fd;
+
+	fd = open(dir, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", dir);
+		return -1;
+	}
+	if (fsync(fd) < 0) {
+		*error_r = t_strdup_printf("fsync(%s) failed: %m", dir);
+		i_close_fd(&fd);
+		return -1;
+	}
+	i_close_fd(&fd);
+	return 0;
+}
+
 int replicator_db_export(struct replicator_queue *queue, const char *path,
 			 const char **error_r)
 {
@@ -146,11 +167,15 @@ int replicator_db_export(struct replicator_queue *queue, const char *path,
 		i_unlink(temp_path);
 		return -1;
 	}
-	return 0;
+	/* the rename itself must reach the disk before the journal is
+	   emptied */
+	return replicator_db_fsync_dir(path, error_r);
 }
 
 /* The journal grows to at least this before it is compacted. */
 #define REPLICATOR_JOURNAL_COMPACT_MIN_SIZE (1024 * 1024)
+/* A compaction that failed (disk full) is tried again after this. */
+#define REPLICATOR_JOURNAL_COMPACT_RETRY_SECS 60
 
 struct replicator_db {
 	struct replicator_queue *queue;
@@ -163,6 +188,8 @@ struct replicator_db {
 	off_t db_size;
 	/* the journal may end with garbage: compact before appending */
 	bool journal_broken;
+	/* not before this time after a failed compaction */
+	time_t compact_retry_time;
 	/* written but not yet fdatasync()ed */
 	bool journal_unsynced;
 };
@@ -194,19 +221,6 @@ void replicator_db_deinit(struct replicator_db **_db)
 	i_free(db);
 }
 
-/* Returns TRUE if the record is older than what the queue has for the user
-   (a journal line that a crash kept after its compaction). */
-static bool
-replicator_db_record_is_older(const struct replicator_user *user,
-			      const struct replicator_db_record *rec)
-{
-	if (user->last_fast_sync != rec->last_fast_sync)
-		return user->last_fast_sync > rec->last_fast_sync;
-	if (user->last_successful_sync != rec->last_successful_sync)
-		return user->last_successful_sync > rec->last_successful_sync;
-	return user->last_update > rec->last_update;
-}
-
 static void
 replicator_db_replay_line(struct replicator_db *db, const char *line,
 			  unsigned int line_num)
@@ -227,8 +241,8 @@ replicator_db_replay_line(struct replicator_db *db, const char *line,
 			replicator_queue_remove(db->queue, &user);
 		return;
 	}
-	if (user != NULL && replicator_db_record_is_older(user, &rec))
-		return;
+	/* later lines are newer: a journal kept by a crash during its
+	   compaction repeats what replicator.db has (it was flushed first) */
 	if (user == NULL)
 		user = replicator_queue_get(db->queue, rec.username);
 	replicator_queue_import(db->queue, user, &rec);
@@ -279,20 +293,37 @@ static off_t replicator_db_replay(struct replicator_db *db)
 	return size;
 }
 
-int replicator_db_compact(struct replicator_db *db, const char **error_r)
+static int
+replicator_db_flush_journal(struct replicator_db *db, const char **error_r);
+
+/* Write replicator.db and empty the journal. Unless the journal holds
+   everything in memory already (just replayed), it is flushed first: if a
+   crash (or a failed truncate()) keeps it, its last line of each user then
+   says what replicator.db says, and replaying it changes nothing. */
+static int
+replicator_db_compact_full(struct replicator_db *db, bool flush_first,
+			   const char **error_r)
 {
+	const char *error;
 	struct stat st;
 
-	if (replicator_db_export(db->queue, db->path, error_r) < 0)
+	if (flush_first && !db->journal_broken &&
+	    replicator_db_flush_journal(db, &error) < 0) {
+		/* replicator.db is written anyway */
+		e_error(db->event, "Couldn't save the state before its "
+			"compaction: %s", error);
+	}
+	if (replicator_db_export(db->queue, db->path, error_r) < 0) {
+		db->compact_retry_time = ioloop_time +
+			REPLICATOR_JOURNAL_COMPACT_RETRY_SECS;
 		return -1;
+	}
 	/* everything is in replicator.db now */
 	replicator_queue_dirty_clear(db->queue);
 	if (stat(db->path, &st) == 0)
 		db->db_size = st.st_size;
 	if (truncate(db->journal_path, 0) < 0 && errno != ENOENT) {
-		/* the next load replays old records, which are older than
-		   the users' fields: harmless, but keep the journal closed
-		   until it is empty */
+		/* don't append to it: the next write compacts again */
 		*error_r = t_strdup_printf("truncate(%s) failed: %m",
 					   db->journal_path);
 		db->journal_broken = TRUE;
@@ -304,6 +335,11 @@ int replicator_db_compact(struct replicator_db *db, const char **error_r)
 	return 0;
 }
 
+int replicator_db_compact(struct replicator_db *db, const char **error_r)
+{
+	return replicator_db_compact_full(db, TRUE, error_r);
+}
+
 int replicator_db_load(struct replicator_db *db, const char **error_r)
 {
 	const char *error;
@@ -312,7 +348,7 @@ int replicator_db_load(struct replicator_db *db, const char **error_r)
 
 	ret = replicator_db_import(db->queue, db->path, db->event, error_r);
 	size = replicator_db_replay(db);
-	if (replicator_db_compact(db, &error) < 0) {
+	if (replicator_db_compact_full(db, FALSE, &error) < 0) {
 		e_error(db->event, "Couldn't save the state: %s", error);
 		/* append after the last complete line */
 		if (size >= 0 && truncate(db->journal_path, size) == 0) {
@@ -326,15 +362,16 @@ int replicator_db_load(struct replicator_db *db, const char **error_r)
 }
 
 static void
-replicator_db_append_user(const char *username, struct replicator_user *user,
-			  void *context)
+replicator_db_append_user(const char *username, bool removed,
+			  struct replicator_user *user, void *context)
 {
 	string_t *str = context;
 	struct replicator_db_record rec;
 
-	if (user == NULL)
+	if (removed || user == NULL)
 		replicator_journal_remove_append(str, username);
-	else {
+	if (user != NULL) {
+		/* removed and added again: nothing of the old one stays */
 		replicator_db_user_record(user, &rec);
 		replicator_journal_user_append(str, &rec);
 	}
@@ -373,7 +410,7 @@ int replicator_db_write(struct replicator_db *db, const char **error_r)
 		return 0;
 	if (db->journal_broken) {
 		i_close_fd_path(&db->journal_fd, db->journal_path);
-		return replicator_db_compact(db, error_r);
+		return replicator_db_compact_full(db, FALSE, error_r);
 	}
 	if (replicator_db_journal_open(db, error_r) < 0)
 		return -1;
@@ -405,7 +442,8 @@ int replicator_db_write(struct replicator_db *db, const char **error_r)
 	return -1;
 }
 
-int replicator_db_flush(struct replicator_db *db, const char **error_r)
+static int
+replicator_db_flush_journal(struct replicator_db *db, const char **error_r)
 {
 	if (replicator_db_write(db, error_r) < 0)
 		return -1;
@@ -417,15 +455,23 @@ int replicator_db_flush(struct replicator_db *db, const char **error_r)
 		}
 		db->journal_unsynced = FALSE;
 	}
-	if (db->journal_size >= REPLICATOR_JOURNAL_COMPACT_MIN_SIZE &&
-	    db->journal_size > db->db_size) {
-		const char *error;
+	return 0;
+}
 
-		if (replicator_db_compact(db, &error) < 0) {
-			/* the journal still holds everything */
-			e_error(db->event, "Couldn't compact the state: %s",
-				error);
-		}
+int replicator_db_flush(struct replicator_db *db, const char **error_r)
+{
+	const char *error;
+
+	if (replicator_db_flush_journal(db, error_r) < 0)
+		return -1;
+	if (db->journal_size >= REPLICATOR_JOURNAL_COMPACT_MIN_SIZE &&
+	    db->journal_size > db->db_size &&
+	    db->compact_retry_time <= ioloop_time &&
+	    replicator_db_compact_full(db, FALSE, &error) < 0) {
+		/* the journal still holds everything */
+		e_error(db->event, "Couldn't compact the state (retrying in "
+			"%u s): %s", REPLICATOR_JOURNAL_COMPACT_RETRY_SECS,
+			error);
 	}
 	return 0;
 }

@@ -14,8 +14,10 @@
 /* this many incomplete syncs in a row are retried like failures */
 #define REPLICATOR_INCOMPLETE_BEFORE_BACKOFF 3
 #define REPLICATOR_EMPTY_QUEUE_NEXT_SECS 3600
-/* a sync the replica turned away as busy is tried again after this */
+/* a sync the replica turned away as busy is tried again after this,
+   doubling while it keeps happening */
 #define REPLICATOR_BUSY_RETRY_SECS 3
+#define REPLICATOR_BUSY_RETRY_MAX_SECS 60
 
 struct replicator_queue {
 	struct priorityq *pq;
@@ -23,8 +25,9 @@ struct replicator_queue {
 	unsigned int full_sync_interval;
 	unsigned int last_user_id;
 	/* usernames whose saved fields changed since the last
-	   replicator_queue_dirty_clear() (removed users included) */
-	HASH_TABLE(char *, char *) dirty;
+	   replicator_queue_dirty_clear() -> TRUE if the user was removed
+	   meanwhile (it may have been added again since) */
+	HASH_TABLE(char *, void *) dirty;
 
 	replicator_queue_change_callback_t *change_callback;
 	void *change_context;
@@ -130,16 +133,26 @@ static void replicator_queue_insert(struct replicator_queue *queue,
 	priorityq_add(queue->pq, &user->item);
 }
 
-/* The user's saved fields changed: it is to be written again. */
+/* The user's saved fields changed (removed: the user was removed): it is
+   to be written again. */
+static void replicator_queue_dirty_full(struct replicator_queue *queue,
+					const char *username, bool removed)
+{
+	char *key;
+	void *value;
+
+	if (!hash_table_lookup_full(queue->dirty, username, &key, &value)) {
+		hash_table_insert(queue->dirty, i_strdup(username),
+				  POINTER_CAST(removed));
+	} else if (removed && value == NULL) {
+		hash_table_update(queue->dirty, key, POINTER_CAST(TRUE));
+	}
+}
+
 static void replicator_queue_dirty(struct replicator_queue *queue,
 				   const char *username)
 {
-	char *key;
-
-	if (hash_table_lookup(queue->dirty, username) == NULL) {
-		key = i_strdup(username);
-		hash_table_insert(queue->dirty, key, key);
-	}
+	replicator_queue_dirty_full(queue, username, FALSE);
 }
 
 static void replicator_queue_changed(struct replicator_queue *queue)
@@ -219,7 +232,7 @@ void replicator_queue_remove(struct replicator_queue *queue,
 
 	*_user = NULL;
 	hash_table_remove(queue->users, user->username);
-	replicator_queue_dirty(queue, user->username);
+	replicator_queue_dirty_full(queue, user->username, TRUE);
 	if (user->popped) {
 		/* freed by replicator_queue_push() */
 		user->removed = TRUE;
@@ -370,12 +383,16 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 				    const char *replica, const char *state,
 				    const char *error)
 {
+	unsigned int i, secs;
+
 	i_assert(user->popped);
 	i_assert((result == REPLICATOR_SYNC_RESULT_OK) == (error == NULL));
 
 	replicator_queue_dirty(queue, user->username);
 	i_free(user->last_error);
 	user->last_error = i_strdup(error);
+	if (result != REPLICATOR_SYNC_RESULT_BUSY)
+		user->busy_count = 0;
 	switch (result) {
 	case REPLICATOR_SYNC_RESULT_OK:
 		replicator_user_set_state(user, replica, state);
@@ -437,8 +454,13 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		replicator_user_restore_sync_priority(user);
 		if (user->sync_full)
 			user->force_full_sync = TRUE;
-		user->not_before = ioloop_time +
-			replicator_queue_jitter_secs(REPLICATOR_BUSY_RETRY_SECS);
+		secs = REPLICATOR_BUSY_RETRY_SECS;
+		for (i = 0; i < user->busy_count &&
+		     secs < REPLICATOR_BUSY_RETRY_MAX_SECS; i++)
+			secs *= 2;
+		user->busy_count++;
+		user->not_before = ioloop_time + replicator_queue_jitter_secs(
+			I_MIN(secs, REPLICATOR_BUSY_RETRY_MAX_SECS));
 		return;
 	}
 	user->incomplete_count = 0;
@@ -501,12 +523,13 @@ void replicator_queue_dirty_iter(struct replicator_queue *queue,
 				 void *context)
 {
 	struct hash_iterate_context *iter;
-	char *username, *value;
+	char *username;
+	void *removed;
 
 	iter = hash_table_iterate_init(queue->dirty);
-	while (hash_table_iterate(iter, queue->dirty, &username, &value)) {
-		callback(username, replicator_queue_lookup(queue, username),
-			 context);
+	while (hash_table_iterate(iter, queue->dirty, &username, &removed)) {
+		callback(username, removed != NULL,
+			 replicator_queue_lookup(queue, username), context);
 	}
 	hash_table_iterate_deinit(&iter);
 }
@@ -514,10 +537,11 @@ void replicator_queue_dirty_iter(struct replicator_queue *queue,
 void replicator_queue_dirty_clear(struct replicator_queue *queue)
 {
 	struct hash_iterate_context *iter;
-	char *username, *value;
+	char *username;
+	void *removed;
 
 	iter = hash_table_iterate_init(queue->dirty);
-	while (hash_table_iterate(iter, queue->dirty, &username, &value))
+	while (hash_table_iterate(iter, queue->dirty, &username, &removed))
 		i_free(username);
 	hash_table_iterate_deinit(&iter);
 	hash_table_clear(queue->dirty, FALSE);

@@ -37,8 +37,9 @@ enum replicator_sync_result {
 	   failure): retry with backoff, keeping the state */
 	REPLICATOR_SYNC_RESULT_TEMPFAIL,
 	/* the replica synced the user itself at the same time, so nothing
-	   was done: sync again in a few seconds (not a failure); the
-	   replica's hand-over usually makes it incremental */
+	   was done: sync again in 3 s, doubling up to 1 min while it keeps
+	   happening (not a failure); the replica's hand-over usually makes
+	   it incremental */
 	REPLICATOR_SYNC_RESULT_BUSY,
 };
 
@@ -79,6 +80,8 @@ struct replicator_user {
 	unsigned int failure_count;
 	/* consecutive incomplete syncs */
 	unsigned int incomplete_count;
+	/* consecutive syncs the replica turned away as busy */
+	unsigned int busy_count;
 	unsigned int retry_secs;
 
 	/* next_sync time as of the last (re)positioning: the sort key */
@@ -190,9 +193,11 @@ unsigned int replicator_queue_count(struct replicator_queue *queue);
 /* Users whose saved fields (replicator_db_record) changed since the last
    replicator_queue_dirty_clear(), so that only they are written: */
 bool replicator_queue_have_dirty(struct replicator_queue *queue);
-/* user is NULL if the user was removed. The queue must not change during
-   the iteration. */
+/* removed: the user was removed since (and may have been added again);
+   user is NULL if it isn't in the queue now. The queue must not change
+   during the iteration. */
 typedef void replicator_queue_dirty_callback_t(const char *username,
+					       bool removed,
 					       struct replicator_user *user,
 					       void *context);
 void replicator_queue_dirty_iter(struct replicator_queue *queue,

@@ -216,11 +216,8 @@ static void test_replicator_db_journal(void)
 	replicator_db_deinit(&db);
 	replicator_queue_deinit(&queue);
 
-	/* a corrupt line is skipped, an incomplete last one too; a record
-	   older than replicator.db's (kept by a crash during compaction) is
-	   not applied */
+	/* a corrupt line is skipped, an incomplete last one too */
 	test_write_file(journal,
-		"+kept\t0\t1600000000\t0\t0\t0\t\t0\t\n"
 		"?what\n"
 		"+new\t1\t1700000100\t0\t0\t0\t\t0\t\n"
 		"+cut\t1\t17000");
@@ -236,6 +233,97 @@ static void test_replicator_db_journal(void)
 	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_LOW);
 	test_assert(replicator_queue_lookup(queue, "cut") == NULL);
 	test_assert_strcmp(test_read_file(journal), "");
+	replicator_db_deinit(&db);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
+static void test_replicator_db_journal_remove_readd(void)
+{
+	struct replicator_queue *queue, *queue2;
+	struct replicator_user *user;
+	struct replicator_db *db, *db2;
+	const char *dir = t_strconcat(test_dir, "/readd", NULL);
+	const char *error;
+
+	test_begin("replicator db journal: removed and added again");
+	if (mkdir(dir, 0700) < 0)
+		i_fatal("mkdir(%s) failed: %m", dir);
+	ioloop_time = 1700000000;
+	queue = replicator_queue_init(3600);
+	db = replicator_db_init(queue, dir, db_test_event);
+	test_assert(replicator_db_load(db, &error) == 0);
+	user = replicator_queue_get(queue, "u");
+	user->last_fast_sync = user->last_full_sync =
+		user->last_successful_sync = 1700000000;
+	user->state = i_strdup("b2xkc3RhdGU=");
+	user->replica = i_strdup("tcp:old:1");
+	test_assert(replicator_db_compact(db, &error) == 0);
+
+	/* removed, then a notification adds it again, in one batch */
+	ioloop_time = 1700000100;
+	user = replicator_queue_lookup(queue, "u");
+	replicator_queue_remove(queue, &user);
+	user = replicator_queue_get(queue, "u");
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	test_assert(replicator_db_flush(db, &error) == 0);
+	/* the process dies here */
+
+	queue2 = replicator_queue_init(3600);
+	db2 = replicator_db_init(queue2, dir, db_test_event);
+	test_assert(replicator_db_load(db2, &error) == 0);
+	user = replicator_queue_lookup(queue2, "u");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_HIGH &&
+		    user->state == NULL && user->replica == NULL);
+	replicator_db_deinit(&db2);
+	replicator_queue_deinit(&queue2);
+	replicator_db_deinit(&db);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
+static void test_replicator_db_journal_compaction_crash(void)
+{
+	struct replicator_queue *queue, *queue2;
+	struct replicator_user *user;
+	struct replicator_db *db, *db2;
+	const char *dir = t_strconcat(test_dir, "/crash", NULL);
+	const char *journal = t_strconcat(dir, "/replicator.db.log", NULL);
+	const char *error;
+	char *kept;
+
+	test_begin("replicator db journal kept by a crash in compaction");
+	if (mkdir(dir, 0700) < 0)
+		i_fatal("mkdir(%s) failed: %m", dir);
+	ioloop_time = 1700000000;
+	queue = replicator_queue_init(3600);
+	db = replicator_db_init(queue, dir, db_test_event);
+	test_assert(replicator_db_load(db, &error) == 0);
+	user = replicator_queue_get(queue, "u");
+	test_assert(replicator_db_flush(db, &error) == 0);
+	replicator_queue_remove(queue, &user);
+	test_assert(replicator_db_flush(db, &error) == 0);
+	user = replicator_queue_get(queue, "u");
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	(void)replicator_queue_get(queue, "v");
+	/* compaction journals what changed first; a crash between the
+	   rename of replicator.db and the truncation of the journal keeps
+	   the journal as it was then */
+	test_assert(replicator_db_flush(db, &error) == 0);
+	kept = i_strdup(test_read_file(journal));
+	test_assert(replicator_db_compact(db, &error) == 0);
+	test_write_file(journal, kept);
+	i_free(kept);
+
+	queue2 = replicator_queue_init(3600);
+	db2 = replicator_db_init(queue2, dir, db_test_event);
+	test_assert(replicator_db_load(db2, &error) == 0);
+	test_assert_ucmp(replicator_queue_count(queue2), ==, 2);
+	user = replicator_queue_lookup(queue2, "u");
+	test_assert(user != NULL && user->priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(replicator_queue_lookup(queue2, "v") != NULL);
+	replicator_db_deinit(&db2);
+	replicator_queue_deinit(&queue2);
 	replicator_db_deinit(&db);
 	replicator_queue_deinit(&queue);
 	test_end();
@@ -270,6 +358,8 @@ int main(void)
 		test_replicator_db_import_2_3,
 		test_replicator_db_export_error,
 		test_replicator_db_journal,
+		test_replicator_db_journal_remove_readd,
+		test_replicator_db_journal_compaction_crash,
 		test_cleanup_dir,
 		NULL
 	};
