@@ -22,8 +22,12 @@ static const struct aggregator_settings *aggregator_set;
 
 static bool aggregator_idle_die(void)
 {
+	if (aggregator_replicator_client_is_idle(aggregator_replicator))
+		return TRUE;
 	/* requests only we hold would be lost */
-	return aggregator_replicator_client_is_idle(aggregator_replicator);
+	e_debug(aggregator_event, "Not stopping while the replicator hasn't "
+		"saved every request");
+	return FALSE;
 }
 
 static void client_connected(struct master_service_connection *conn)

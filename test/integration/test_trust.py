@@ -460,3 +460,40 @@ class GlobalNoreplicateTest(PairTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AggregatorIdleTest(PairTestCase):
+    """The master stops an idle aggregator (idle_kill_interval), but not one
+    that holds requests the replicator hasn't saved: they would be lost."""
+    ROOT = ROOT + "-aggregator-idle"
+    INDEX = 28
+    EXTRA_CONF = ("service aggregator {\n  idle_kill_interval = 1s\n}\n"
+                  "log_debug = category=aggregator\n")
+
+    def test_idle_aggregator_keeps_unsaved_requests(self):
+        self.a.lmtp_deliver("usera", "idle-0")
+        wait_equal(self.a, self.b, "usera")
+        sock = os.path.join(self.a.base_dir, "replicator")
+        away = sock + ".away"
+        # the aggregator can't reach the replicator: requests wait in it
+        pid = wait_until("a's replicator", lambda:
+                         self.a.service_pids("replicator"))[0]
+        os.rename(sock, away)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            wait_until("a's aggregator lost the replicator", lambda:
+                       "keeping requests until the replicator is back" in
+                       self.a.log_text(), timeout=30)
+            start = len(self.a.log_text())
+            self.a.lmtp_deliver("usera", "idle-1")
+            # the master asked it to stop while idle, and it didn't
+            wait_until("the idle stop refused", lambda: "Not stopping while "
+                       "the replicator hasn't saved" in
+                       self.a.log_text()[start:], timeout=30)
+        finally:
+            os.rename(away, sock)
+        wait_until("idle-1 on b", lambda: "idle-1" in
+                   subjects(self.b, "usera"), timeout=60)
+        self.assertNotIn("Shutting down with", self.a.log_text())
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst), [], inst.name)
