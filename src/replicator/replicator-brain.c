@@ -7,10 +7,8 @@
 #include "llist.h"
 #include "hostpid.h"
 #include "str.h"
-#include "strescape.h"
-#include "istream.h"
-#include "write-full.h"
 #include "replicator-db-record.h"
+#include "replicator-db.h"
 #include "replication-settings.h"
 #include "replicator-settings.h"
 #include "replicator-auth-protocol.h"
@@ -19,10 +17,6 @@
 #include "replicator-auth.h"
 #include "replicator-dsync.h"
 #include "replicator-brain.h"
-
-#include <stdio.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 /* A replica whose syncs failed this many times in a row, with no success
    in between, is backed off: 1 s doubling up to 1 min (+-20 %). */
@@ -330,57 +324,25 @@ replicator_sync_result(enum replicator_dsync_result result,
 		REPLICATOR_SYNC_RESULT_FAILED;
 }
 
-/* Load the replicas' server ids learned before a restart. */
-static void replicator_brain_peers_load(struct replicator_brain *brain)
+static void replicator_brain_peer_loaded(const char *name,
+					const char *peer_id, void *context)
 {
-	struct istream *input;
-	const char *line, *name, *peer_id, *error;
-	unsigned int line_num = 0;
-	int fd;
+	struct replicator_replica *replica =
+		replicator_replica_get(context, name);
 
-	if (brain->peers_path == NULL)
-		return;
-	fd = open(brain->peers_path, O_RDONLY);
-	if (fd == -1) {
-		if (errno != ENOENT) {
-			e_error(brain->event, "open(%s) failed: %m",
-				brain->peers_path);
-		}
-		return;
-	}
-	input = i_stream_create_fd_autoclose(&fd, 64 * 1024);
-	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
-		line_num++;
-		if (replicator_peer_record_parse(t_strsplit_tabescaped(line),
-						 &name, &peer_id,
-						 &error) < 0) {
-			e_error(brain->event, "%s line %u: Corrupted record "
-				"skipped: %s", brain->peers_path,
-				line_num, error);
-		} else {
-			struct replicator_replica *replica =
-				replicator_replica_get(brain, name);
-			i_free(replica->peer_id);
-			replica->peer_id = i_strdup(peer_id);
-		}
-	} T_END;
-	if (input->stream_errno != 0) {
-		e_error(brain->event, "read(%s) failed: %s",
-			brain->peers_path, i_stream_get_error(input));
-	}
-	i_stream_destroy(&input);
+	i_free(replica->peer_id);
+	replica->peer_id = i_strdup(peer_id);
 }
 
-/* Save the replicas' server ids (atomically: it is rewritten rarely, only
-   when a replica answers with another id than before). */
+/* Save the replicas' server ids. It happens rarely: only when a replica
+   answers with another id than before. */
 static void replicator_brain_peers_save(struct replicator_brain *brain)
 {
 	struct hash_iterate_context *iter;
 	struct replicator_replica *replica;
-	const char *temp_path;
+	const char *error;
 	string_t *str;
 	char *name;
-	int fd;
 
 	if (brain->peers_path == NULL)
 		return;
@@ -393,26 +355,10 @@ static void replicator_brain_peers_save(struct replicator_brain *brain)
 		}
 	}
 	hash_table_iterate_deinit(&iter);
-
-	temp_path = t_strconcat(brain->peers_path, ".tmp", NULL);
-	fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd == -1) {
-		e_error(brain->event, "open(%s) failed: %m", temp_path);
-		return;
-	}
-	if (write_full(fd, str_data(str), str_len(str)) < 0 ||
-	    fdatasync(fd) < 0) {
-		e_error(brain->event, "write(%s) failed: %m", temp_path);
-		i_close_fd(&fd);
-		i_unlink(temp_path);
-		return;
-	}
-	i_close_fd(&fd);
-	if (rename(temp_path, brain->peers_path) < 0) {
-		e_error(brain->event, "rename(%s, %s) failed: %m", temp_path,
-			brain->peers_path);
-		i_unlink(temp_path);
-	}
+	if (replicator_db_file_replace(brain->peers_path, str_data(str),
+				       str_len(str), &error) < 0)
+		e_error(brain->event, "Couldn't save the replicas' ids: %s",
+			error);
 }
 
 static void replicator_brain_peer_id(struct replicator_brain *brain,
@@ -738,7 +684,11 @@ replicator_brain_init(struct replicator_queue *queue,
 	hash_table_create(&brain->replicas, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&brain->waiters, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&brain->holds, default_pool, 0, str_hash, strcmp);
-	replicator_brain_peers_load(brain);
+	if (brain->peers_path != NULL) {
+		(void)replicator_db_peers_read(brain->peers_path, brain->event,
+					       replicator_brain_peer_loaded,
+					       brain);
+	}
 	replicator_queue_set_change_callback(queue,
 		replicator_brain_queue_changed_callback, brain);
 	replicator_brain_queue_changed(brain);

@@ -6,6 +6,7 @@
 #include "strescape.h"
 #include "istream.h"
 #include "ostream.h"
+#include "write-full.h"
 #include "replicator-db-record.h"
 #include "replicator-queue.h"
 #include "replicator-db.h"
@@ -113,6 +114,36 @@ static int replicator_db_fsync_dir(const char *path, const char **error_r)
 	return 0;
 }
 
+/* Make the written temp file path's content: fdatasync, close, rename,
+   and fsync the directory, so that the rename itself is on disk (before,
+   say, the journal is emptied). The temp file is gone on failure. */
+static int
+replicator_db_file_commit(int *fd, const char *temp_path, const char *path,
+			  const char **error_r)
+{
+	if (fdatasync(*fd) < 0) {
+		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
+					   temp_path);
+		i_close_fd(fd);
+		i_unlink(temp_path);
+		return -1;
+	}
+	if (close(*fd) < 0) {
+		*fd = -1;
+		*error_r = t_strdup_printf("close(%s) failed: %m", temp_path);
+		i_unlink(temp_path);
+		return -1;
+	}
+	*fd = -1;
+	if (rename(temp_path, path) < 0) {
+		*error_r = t_strdup_printf("rename(%s, %s) failed: %m",
+					   temp_path, path);
+		i_unlink(temp_path);
+		return -1;
+	}
+	return replicator_db_fsync_dir(path, error_r);
+}
+
 int replicator_db_export(struct replicator_queue *queue, const char *path,
 			 const char **error_r)
 {
@@ -149,27 +180,27 @@ int replicator_db_export(struct replicator_queue *queue, const char *path,
 		return -1;
 	}
 	o_stream_destroy(&output);
-	if (fdatasync(fd) < 0) {
-		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
-					   temp_path);
+	return replicator_db_file_commit(&fd, temp_path, path, error_r);
+}
+
+int replicator_db_file_replace(const char *path, const void *data,
+			       size_t size, const char **error_r)
+{
+	const char *temp_path = t_strconcat(path, ".tmp", NULL);
+	int fd;
+
+	fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", temp_path);
+		return -1;
+	}
+	if (write_full(fd, data, size) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", temp_path);
 		i_close_fd(&fd);
 		i_unlink(temp_path);
 		return -1;
 	}
-	if (close(fd) < 0) {
-		*error_r = t_strdup_printf("close(%s) failed: %m", temp_path);
-		i_unlink(temp_path);
-		return -1;
-	}
-	if (rename(temp_path, path) < 0) {
-		*error_r = t_strdup_printf("rename(%s, %s) failed: %m",
-					   temp_path, path);
-		i_unlink(temp_path);
-		return -1;
-	}
-	/* the rename itself must reach the disk before the journal is
-	   emptied */
-	return replicator_db_fsync_dir(path, error_r);
+	return replicator_db_file_commit(&fd, temp_path, path, error_r);
 }
 
 /* The journal grows to at least this before it is compacted. */
@@ -474,4 +505,41 @@ int replicator_db_flush(struct replicator_db *db, const char **error_r)
 			error);
 	}
 	return 0;
+}
+
+int replicator_db_peers_read(const char *path, struct event *event,
+			     replicator_db_peer_callback_t *callback,
+			     void *context)
+{
+	struct istream *input;
+	const char *line, *replica, *server_id, *error;
+	unsigned int line_num = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		e_error(event, "open(%s) failed: %m", path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 64 * 1024);
+	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
+		line_num++;
+		if (replicator_peer_record_parse(t_strsplit_tabescaped(line),
+						 &replica, &server_id,
+						 &error) < 0) {
+			e_error(event, "%s line %u: Corrupted record "
+				"skipped: %s", path, line_num, error);
+		} else {
+			callback(replica, server_id, context);
+		}
+	} T_END;
+	if (input->stream_errno != 0) {
+		e_error(event, "read(%s) failed: %s", path,
+			i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_destroy(&input);
+	return ret;
 }

@@ -20,6 +20,23 @@ int replicator_db_import(struct replicator_queue *queue, const char *path,
 int replicator_db_export(struct replicator_queue *queue, const char *path,
 			 const char **error_r);
 
+/* Replace the file at path with data, atomically and durably (temp file,
+   fdatasync, rename, directory fsync). Returns 0, or -1 with error_r
+   set. */
+int replicator_db_file_replace(const char *path, const void *data,
+			       size_t size, const char **error_r);
+
+/* Read the peers file (REPLICATOR_PEERS_FILE_NAME): the callback gets each
+   replica and the server id it answered with. Corrupt lines are logged to
+   event and skipped. Returns 0 (also for a missing file), or -1 if the file
+   couldn't be read (logged). */
+typedef void replicator_db_peer_callback_t(const char *replica,
+					   const char *server_id,
+					   void *context);
+int replicator_db_peers_read(const char *path, struct event *event,
+			     replicator_db_peer_callback_t *callback,
+			     void *context);
+
 /* The state in state_dir: replicator.db, plus a journal
    (REPLICATOR_JOURNAL_FILE_NAME) of the users changed since it was written,
    so that a change costs one appended line, not a rewrite of every user.
