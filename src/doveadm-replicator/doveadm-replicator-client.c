@@ -16,7 +16,6 @@
 struct doveadm_replicator_conn {
 	struct connection conn;
 	struct ioloop *ioloop;
-	/* a kept connection (hold) */
 	struct connection_list *list;
 	/* stop the ioloop when the server's version has come */
 	bool wait_handshake;
@@ -120,6 +119,42 @@ static const struct connection_settings doveadm_replicator_set = {
 	.output_max_size = SIZE_MAX,
 };
 
+/* Connect in a private ioloop, which becomes the current one. */
+static int
+doveadm_replicator_connect(struct doveadm_replicator_conn *conn,
+			   const char *socket_path, struct event *event,
+			   const char **error_r)
+{
+	conn->ioloop = io_loop_create();
+	conn->pool = pool_alloconly_create("doveadm replicator client", 256);
+	conn->list = connection_list_init(&doveadm_replicator_set,
+					  &doveadm_replicator_vfuncs);
+	conn->conn.event_parent = event;
+	connection_init_client_unix(conn->list, &conn->conn, socket_path);
+	if (connection_client_connect(&conn->conn) < 0) {
+		*error_r = t_strdup_printf("net_connect_unix(%s) failed: %m",
+					   socket_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Close the connection and destroy its ioloop (made current for that). */
+static void doveadm_replicator_disconnect(struct doveadm_replicator_conn *conn)
+{
+	struct ioloop *prev_ioloop = current_ioloop;
+	bool was_current = prev_ioloop == conn->ioloop;
+
+	io_loop_set_current(conn->ioloop);
+	connection_deinit(&conn->conn);
+	connection_list_deinit(&conn->list);
+	/* the ioloop that was current when it was created is again */
+	io_loop_destroy(&conn->ioloop);
+	if (!was_current)
+		io_loop_set_current(prev_ioloop);
+	pool_unref(&conn->pool);
+}
+
 static int
 doveadm_replicator_run(struct doveadm_replicator_conn *_conn,
 		       const char *socket_path, struct event *event,
@@ -127,22 +162,14 @@ doveadm_replicator_run(struct doveadm_replicator_conn *_conn,
 		       const char **error_r)
 {
 	struct doveadm_replicator_conn conn = *_conn;
-	struct connection_list *list;
 	struct timeout *to;
 	string_t *str;
 	int ret = 0;
 
-	conn.ioloop = io_loop_create();
-	conn.pool = pool_alloconly_create("doveadm replicator client", 256);
-	list = connection_list_init(&doveadm_replicator_set,
-				    &doveadm_replicator_vfuncs);
-	conn.conn.event_parent = event;
-	connection_init_client_unix(list, &conn.conn, socket_path);
-	if (connection_client_connect(&conn.conn) < 0) {
-		*error_r = t_strdup_printf("net_connect_unix(%s) failed: %m",
-					   socket_path);
+	if (doveadm_replicator_connect(&conn, socket_path, event,
+				       error_r) < 0)
 		ret = -1;
-	} else {
+	else {
 		str = t_str_new(256);
 		replicator_admin_request_append(str, req);
 		o_stream_nsend(conn.conn.output, str_data(str), str_len(str));
@@ -157,12 +184,9 @@ doveadm_replicator_run(struct doveadm_replicator_conn *_conn,
 			ret = -1;
 		}
 	}
-	connection_deinit(&conn.conn);
-	connection_list_deinit(&list);
-	io_loop_destroy(&conn.ioloop);
 	_conn->success = conn.success;
 	_conn->text = t_strdup(conn.text);
-	pool_unref(&conn.pool);
+	doveadm_replicator_disconnect(&conn);
 	return ret;
 }
 
@@ -204,14 +228,7 @@ struct doveadm_replicator_hold {
 
 static void doveadm_replicator_hold_free(struct doveadm_replicator_hold *hold)
 {
-	struct ioloop *prev_ioloop = current_ioloop;
-
-	io_loop_set_current(hold->conn.ioloop);
-	connection_deinit(&hold->conn.conn);
-	connection_list_deinit(&hold->conn.list);
-	io_loop_destroy(&hold->conn.ioloop);
-	io_loop_set_current(prev_ioloop);
-	pool_unref(&hold->conn.pool);
+	doveadm_replicator_disconnect(&hold->conn);
 	i_free(hold);
 }
 
@@ -277,17 +294,9 @@ int doveadm_replicator_client_hold(const char *socket_path,
 	*hold_r = NULL;
 	hold = i_new(struct doveadm_replicator_hold, 1);
 	conn = &hold->conn;
-	conn->ioloop = io_loop_create();
-	conn->pool = pool_alloconly_create("doveadm replicator hold", 256);
-	conn->list = connection_list_init(&doveadm_replicator_set,
-					  &doveadm_replicator_vfuncs);
-	conn->conn.event_parent = event;
-	connection_init_client_unix(conn->list, &conn->conn, socket_path);
-	if (connection_client_connect(&conn->conn) < 0) {
-		*error_r = t_strdup_printf("net_connect_unix(%s) failed: %m",
-					   socket_path);
+	if (doveadm_replicator_connect(conn, socket_path, event, error_r) < 0)
 		ret = -1;
-	} else {
+	else {
 		to = timeout_add(DOVEADM_REPLICATOR_HOLD_TIMEOUT_MSECS,
 				 io_loop_stop, conn->ioloop);
 		ret = doveadm_replicator_hold_run(conn, socket_path, username,
