@@ -132,14 +132,14 @@ class TrustTest(PairTestCase):
         return wait_until(f"{inst.name} replicator restarted", lambda: [
             p for p in inst.service_pids("replicator") if p != old])[0]
 
-    def wait_dsync_running(self, inst, user):
+    def wait_dsync_running(self, inst, user, timeout=30):
         def running():
             out = inst.doveadm("replicator", "dsync-status",
                                check=False).stdout
             return any(line.split()[:1] == [user] and "dsync" in line
                        for line in out.splitlines())
         wait_until(f"{user}'s dsync running on {inst.name}", running,
-                   timeout=30)
+                   timeout=timeout)
 
     def status_row(self, inst, user):
         out = inst.doveadm("-f", "tab", "replicator", "status", user,
@@ -327,7 +327,9 @@ class TrustTest(PairTestCase):
         last error says so."""
         def work(hole):
             self.a.lmtp_deliver("userc", "timeout")
-            self.wait_dsync_running(self.a, "userc")
+            # a hand-over of userc to the stopped b may still hold the
+            # user for its 30 s
+            self.wait_dsync_running(self.a, "userc", timeout=60)
             wait_until("timed out", lambda: "timed out" in (self.status_row(
                 self.a, "userc") or {}).get("last error", ""), timeout=40)
             self.assertNotIn("userc", self.a.doveadm(
