@@ -10,6 +10,7 @@
 #include "connection.h"
 #include "replicator-notify-protocol.h"
 #include "aggregator-settings.h"
+#include "aggregator-spool.h"
 #include "aggregator-replicator-client.h"
 
 /* Above this much unsent output, requests wait in the pending table. */
@@ -34,6 +35,8 @@ struct aggregator_replicator_client {
 	struct connection conn;
 	struct connection_list *list;
 	struct event *event;
+	/* NULL if requests are kept in memory only */
+	struct aggregator_spool *spool;
 
 	/* username -> highest pending priority */
 	HASH_TABLE(char *, void *) pending;
@@ -196,6 +199,58 @@ static int aggregator_replicator_output(struct aggregator_replicator_client *cli
 }
 
 static void
+aggregator_replicator_live_add(ARRAY_TYPE(aggregator_spool_request) *live,
+			       const char *username,
+			       enum replication_priority priority)
+{
+	struct aggregator_spool_request *req;
+
+	req = array_append_space(live);
+	req->username = username;
+	req->priority = priority;
+}
+
+/* Requests were saved by the replicator: drop them from the spool when it
+   has grown past what is still unsaved. */
+static void
+aggregator_replicator_spool_compact(struct aggregator_replicator_client *client)
+{
+	ARRAY_TYPE(aggregator_spool_request) live;
+	struct hash_iterate_context *iter;
+	struct aggregator_unacked *unacked;
+	struct aggregator_sync_request *req;
+	char *username;
+	void *key, *value;
+	unsigned int count;
+
+	count = hash_table_count(client->pending) +
+		hash_table_count(client->unacked) +
+		hash_table_count(client->sync_requests);
+	if (!aggregator_spool_want_compact(client->spool, count))
+		return;
+
+	t_array_init(&live, count);
+	iter = hash_table_iterate_init(client->pending);
+	while (hash_table_iterate(iter, client->pending, &username, &value)) {
+		aggregator_replicator_live_add(&live, username,
+			POINTER_CAST_TO(value, unsigned int));
+	}
+	hash_table_iterate_deinit(&iter);
+	iter = hash_table_iterate_init(client->unacked);
+	while (hash_table_iterate(iter, client->unacked, &username, &unacked))
+		aggregator_replicator_live_add(&live, username,
+					       unacked->priority);
+	hash_table_iterate_deinit(&iter);
+	iter = hash_table_iterate_init(client->sync_requests);
+	while (hash_table_iterate(iter, client->sync_requests, &key, &req)) {
+		aggregator_replicator_live_add(&live, req->username,
+					       REPLICATION_PRIORITY_HIGH);
+	}
+	hash_table_iterate_deinit(&iter);
+	aggregator_spool_replace(client->spool, &live);
+}
+
+static void
 aggregator_sync_request_finish(struct aggregator_sync_request **_req,
 			       bool success)
 {
@@ -329,6 +384,9 @@ aggregator_replicator_input_args(struct connection *conn,
 			return -1;
 		}
 		aggregator_replicator_acked(client, reply.count);
+		T_BEGIN {
+			aggregator_replicator_spool_compact(client);
+		} T_END;
 		return 1;
 	}
 	req = hash_table_lookup(client->sync_requests,
@@ -340,6 +398,9 @@ aggregator_replicator_input_args(struct connection *conn,
 	}
 	hash_table_remove(client->sync_requests, POINTER_CAST(reply.id));
 	aggregator_sync_request_finish(&req, reply.success);
+	T_BEGIN {
+		aggregator_replicator_spool_compact(client);
+	} T_END;
 	return 1;
 }
 
@@ -359,6 +420,7 @@ static const struct connection_settings aggregator_replicator_conn_set = {
 
 struct aggregator_replicator_client *
 aggregator_replicator_client_create(const struct aggregator_settings *set,
+				    struct aggregator_spool *spool,
 				    struct event *event_parent)
 {
 	struct aggregator_replicator_client *client;
@@ -394,6 +456,21 @@ aggregator_replicator_client_create(const struct aggregator_settings *set,
 	hash_table_create(&client->pending, default_pool, 0, str_hash, strcmp);
 	hash_table_create(&client->unacked, default_pool, 0, str_hash, strcmp);
 	hash_table_create_direct(&client->sync_requests, default_pool, 0);
+
+	client->spool = spool;
+	if (spool != NULL) T_BEGIN {
+		ARRAY_TYPE(aggregator_spool_request) requests;
+		const struct aggregator_spool_request *req;
+
+		t_array_init(&requests, 64);
+		if (aggregator_spool_open(spool, unsafe_data_stack_pool,
+					  &requests) < 0)
+			aggregator_spool_deinit(&client->spool);
+		array_foreach(&requests, req) {
+			aggregator_replicator_add_pending(client,
+				req->username, req->priority);
+		}
+	} T_END;
 	aggregator_replicator_connect(client);
 	return client;
 }
@@ -410,12 +487,17 @@ void aggregator_replicator_client_destroy(
 	timeout_remove(&client->to_reconnect);
 	aggregator_replicator_fail_syncs(client);
 	aggregator_replicator_requeue_unacked(client);
-	if (hash_table_count(client->pending) > 0) {
+	if (hash_table_count(client->pending) > 0 && client->spool != NULL) {
+		e_info(client->event, "Shutting down with %u users not yet "
+		       "saved by the replicator: the next aggregator sends "
+		       "them", hash_table_count(client->pending));
+	} else if (hash_table_count(client->pending) > 0) {
 		e_warning(client->event, "Shutting down with %u users not "
 			  "yet saved by the replicator: they are replicated "
 			  "at their next change or full sync",
 			  hash_table_count(client->pending));
 	}
+	aggregator_spool_deinit(&client->spool);
 	iter = hash_table_iterate_init(client->pending);
 	while (hash_table_iterate(iter, client->pending, &username, &value))
 		i_free(username);
@@ -443,6 +525,7 @@ void aggregator_replicator_notify(struct aggregator_replicator_client *client,
 	i_assert(priority == REPLICATION_PRIORITY_LOW ||
 		 priority == REPLICATION_PRIORITY_HIGH);
 
+	aggregator_spool_append(client->spool, username, priority);
 	if (aggregator_replicator_can_send(client) &&
 	    hash_table_count(client->pending) == 0)
 		aggregator_replicator_send(client, username, priority, 0);
@@ -457,6 +540,8 @@ aggregator_replicator_sync(struct aggregator_replicator_client *client,
 {
 	struct aggregator_sync_request *req;
 
+	aggregator_spool_append(client->spool, username,
+				REPLICATION_PRIORITY_SYNC);
 	if (!client->connected) {
 		/* don't make the mail process wait: it falls back to high */
 		aggregator_replicator_add_pending(client, username,

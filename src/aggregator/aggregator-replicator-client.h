@@ -8,28 +8,35 @@
    per user, at the highest priority seen, so memory is bounded by the
    number of users. Requests sent are kept (again one per user) until the
    replicator acknowledges that it has saved them, and sent again after a
-   reconnect: a replicator crash loses nothing. Reconnects with backoff. */
+   reconnect: a replicator crash loses nothing. Every request is also
+   written to a spool file until the replicator has saved it, so an
+   aggregator crash loses nothing either. Reconnects with backoff. */
 
 struct aggregator_settings;
+struct aggregator_spool;
 struct aggregator_replicator_client;
 struct aggregator_sync_request;
 
 /* success: the replicator replicated the user after the request. */
 typedef void aggregator_sync_callback_t(bool success, void *context);
 
+/* Requests are also written to spool (unless it is NULL), which the
+   client then owns; the requests a previous aggregator left in it are sent
+   first. */
 struct aggregator_replicator_client *
 aggregator_replicator_client_create(const struct aggregator_settings *set,
+				    struct aggregator_spool *spool,
 				    struct event *event_parent);
 /* Fails the waiting sync requests. */
 void aggregator_replicator_client_destroy(
 	struct aggregator_replicator_client **client);
 
-/* Ask for the user to be replicated at priority LOW or HIGH. */
 /* Returns TRUE if every request has been saved by the replicator (nothing
    pending, sent-but-unacknowledged or waiting for a reply). */
 bool aggregator_replicator_client_is_idle(
 	struct aggregator_replicator_client *client);
 
+/* Ask for the user to be replicated at priority LOW or HIGH. */
 void aggregator_replicator_notify(struct aggregator_replicator_client *client,
 				  const char *username,
 				  enum replication_priority priority);

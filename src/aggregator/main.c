@@ -9,6 +9,7 @@
 #include "aggregator-settings.h"
 #include "aggregator-common.h"
 #include "aggregator-notify-conn.h"
+#include "aggregator-spool.h"
 #include "aggregator-replicator-client.h"
 
 struct event *aggregator_event;
@@ -38,6 +39,7 @@ static void client_connected(struct master_service_connection *conn)
 
 int main(int argc, char *argv[])
 {
+	struct aggregator_spool *spool;
 	const char *error;
 
 	master_service = master_service_init("aggregator", 0,
@@ -48,11 +50,14 @@ int main(int argc, char *argv[])
 	if (master_service_settings_read_simple(master_service, &error) < 0)
 		i_fatal("%s", error);
 	master_service_init_log(master_service);
-	restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
-	restrict_access_allow_coredumps(TRUE);
 
 	aggregator_event = event_create(master_service_get_event(master_service));
 	event_add_category(aggregator_event, &event_category_aggregator);
+	/* still root and in base_dir */
+	spool = aggregator_spool_preinit(aggregator_event);
+	restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
+	restrict_access_allow_coredumps(TRUE);
+
 	aggregator_set = settings_get_or_fatal(aggregator_event,
 					       &aggregator_setting_parser_info);
 	e_debug(aggregator_event, "Replicator at %s%s",
@@ -62,7 +67,7 @@ int main(int argc, char *argv[])
 
 	master_service_init_finish(master_service);
 	aggregator_replicator = aggregator_replicator_client_create(
-		aggregator_set, aggregator_event);
+		aggregator_set, spool, aggregator_event);
 	aggregator_notify_conns_init();
 	master_service_set_idle_die_callback(master_service,
 					     aggregator_idle_die);

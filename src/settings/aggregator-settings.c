@@ -18,11 +18,19 @@ struct service_settings aggregator_service_settings = {
 	.extra_groups = ARRAY_INIT,
 	.chroot = ".",
 
+	/* one process owns the spool; the master starts a new one at once
+	   if it dies, which sends what the spool holds */
+	.process_min_avail = 1,
+	.process_limit = 1,
+	.idle_kill_interval = SET_TIME_INFINITE,
+
 	.drop_priv_before_exec = FALSE,
 
 	.unix_listeners = ARRAY_INIT,
 	.fifo_listeners = ARRAY_INIT,
 	.inet_listeners = ARRAY_INIT,
+
+	.process_limit_1 = TRUE,
 };
 
 /* Both listeners are root-owned 0600 as in 2.3: give them to the mail

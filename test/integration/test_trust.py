@@ -465,11 +465,13 @@ if __name__ == "__main__":
 
 
 class AggregatorIdleTest(PairTestCase):
-    """The master stops an idle aggregator (idle_kill_interval), but not one
-    that holds requests the replicator hasn't saved: they would be lost."""
+    """Where the admin lets the master stop an idle aggregator
+    (process_min_avail = 0, idle_kill_interval), it doesn't stop one that
+    holds requests the replicator hasn't saved."""
     ROOT = ROOT + "-aggregator-idle"
     INDEX = 28
-    EXTRA_CONF = ("service aggregator {\n  idle_kill_interval = 1s\n}\n"
+    EXTRA_CONF = ("service aggregator {\n  process_min_avail = 0\n"
+                  "  idle_kill_interval = 1s\n}\n"
                   "log_debug = category=aggregator\n")
 
     def test_idle_aggregator_keeps_unsaved_requests(self):
@@ -497,5 +499,61 @@ class AggregatorIdleTest(PairTestCase):
         wait_until("idle-1 on b", lambda: "idle-1" in
                    subjects(self.b, "usera"), timeout=60)
         self.assertNotIn("Shutting down with", self.a.log_text())
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst), [], inst.name)
+
+
+class AggregatorKillTest(PairTestCase):
+    """A request the aggregator has read, but the replicator hasn't saved,
+    survives a kill -9 of the aggregator: it is in the spool, and the
+    aggregator the master starts at once sends it."""
+    ROOT = ROOT + "-aggregator-kill"
+    INDEX = 30
+    EXTRA_CONF = "log_debug = category=aggregator\n"
+
+    def spool_text(self):
+        try:
+            with open(os.path.join(self.a.base_dir, "replication-aggregator",
+                                   "requests")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def test_kill9_while_the_replicator_is_away(self):
+        self.a.lmtp_deliver("usera", "kill-0")
+        wait_equal(self.a, self.b, "usera")
+        # saved by the replicator: the spool is emptied
+        wait_until("the spool emptied", lambda: self.spool_text() == "",
+                   timeout=30)
+        sock = os.path.join(self.a.base_dir, "replicator")
+        away = sock + ".away"
+        pid = wait_until("a's replicator", lambda:
+                         self.a.service_pids("replicator"))[0]
+        agg = wait_until("a's aggregator", lambda:
+                         self.a.service_pids("aggregator"))[0]
+        os.rename(sock, away)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            wait_until("a's aggregator lost the replicator", lambda:
+                       "keeping requests until the replicator is back" in
+                       self.a.log_text(), timeout=30)
+            self.a.lmtp_deliver("userb", "kill-1")
+            wait_until("the request spooled", lambda: "userb" in
+                       self.spool_text(), timeout=30)
+            start = len(self.a.log_text())
+            os.kill(agg, signal.SIGKILL)
+            new = wait_until("a new aggregator", lambda: [
+                p for p in self.a.service_pids("aggregator") if p != agg],
+                timeout=30)
+            self.assertNotEqual(new, [agg])
+            wait_until("the spool read", lambda: "Sending 1 requests left "
+                       "unsaved" in self.a.log_text()[start:], timeout=30)
+        finally:
+            os.rename(away, sock)
+        wait_until("kill-1 on b", lambda: "kill-1" in
+                   subjects(self.b, "userb"), timeout=60)
+        wait_equal(self.a, self.b, "userb")
+        wait_until("the spool emptied", lambda: self.spool_text() == "",
+                   timeout=30)
         for inst in (self.a, self.b):
             self.assertEqual(crash_lines(inst), [], inst.name)
