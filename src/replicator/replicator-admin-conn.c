@@ -255,10 +255,17 @@ replicator_admin_notify(struct replicator_admin_conn *conn,
 	user = replicator_queue_get(admin_queue, req->username);
 	if (req->sender != NULL &&
 	    replicator_brain_is_users_replica(admin_brain, user, req->sender)) {
-		replicator_queue_peer_synced(admin_queue, user,
-					     req->full_sync, req->state);
-		e_debug(conn->conn.event, "%s: synced by the replica%s",
-			req->username, req->full_sync ? " (full sync)" : "");
+		if (replicator_queue_peer_synced(admin_queue, user,
+						 req->full_sync, req->state)) {
+			e_debug(conn->conn.event, "%s: synced by the "
+				"replica%s", req->username,
+				req->full_sync ? " (full sync)" : "");
+		} else {
+			/* the hold ended before the hand-over came */
+			e_debug(conn->conn.event, "%s: synced by the "
+				"replica, but a sync of the user runs here "
+				"now: state not adopted", req->username);
+		}
 	} else {
 		/* its state belongs to another pair (a chain, a changed
 		   mail_replica), or we don't know yet whom our replica

@@ -491,12 +491,12 @@ void replicator_queue_import(struct replicator_queue *queue,
 	replicator_queue_reposition(queue, user);
 }
 
-void replicator_queue_peer_synced(struct replicator_queue *queue,
+bool replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
 				  bool full_sync, const char *state)
 {
 	if (user->popped)
-		return;
+		return FALSE;
 	replicator_queue_dirty(queue, user->username);
 	user->last_fast_sync = ioloop_time;
 	if (full_sync)
@@ -511,6 +511,7 @@ void replicator_queue_peer_synced(struct replicator_queue *queue,
 		user->state = i_strdup(state);
 	}
 	replicator_queue_reposition(queue, user);
+	return TRUE;
 }
 
 bool replicator_queue_have_dirty(struct replicator_queue *queue)

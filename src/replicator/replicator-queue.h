@@ -175,8 +175,8 @@ void replicator_queue_import(struct replicator_queue *queue,
 
 /* The replica synced the user ("f": fully) and handed over the new dsync
    state ("" if none). A user being synced now keeps the state its own
-   sync is about to produce. */
-void replicator_queue_peer_synced(struct replicator_queue *queue,
+   sync is about to produce: returns FALSE then. */
+bool replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
 				  bool full_sync, const char *state);
 

@@ -234,7 +234,8 @@ static void test_replicator_queue_peer_synced(void)
 	ioloop_time = NOW;
 	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
 	user = replicator_queue_get(queue, "user");
-	replicator_queue_peer_synced(queue, user, TRUE, "peerstate");
+	test_assert(replicator_queue_peer_synced(queue, user, TRUE,
+						 "peerstate"));
 	test_assert_strcmp(user->state, "peerstate");
 	test_assert(user->last_full_sync == NOW);
 	test_assert(user->last_successful_sync == NOW);
@@ -243,14 +244,15 @@ static void test_replicator_queue_peer_synced(void)
 
 	/* a pending change stays pending */
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
-	replicator_queue_peer_synced(queue, user, FALSE, "");
+	test_assert(replicator_queue_peer_synced(queue, user, FALSE, ""));
 	test_assert_strcmp(user->state, "peerstate");
 	test_assert(user->priority == REPLICATION_PRIORITY_LOW);
 
 	/* a running sync keeps its own coming state */
 	user = test_pop(queue);
 	test_assert(user != NULL);
-	replicator_queue_peer_synced(queue, user, FALSE, "other");
+	test_assert(!replicator_queue_peer_synced(queue, user, FALSE,
+						  "other"));
 	test_assert_strcmp(user->state, "peerstate");
 	replicator_queue_push(queue, user);
 	replicator_queue_deinit(&queue);
