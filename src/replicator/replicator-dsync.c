@@ -21,6 +21,8 @@ struct replicator_dsync {
 	char *replica;
 	/* timed out: the callback was called, the reply is ignored */
 	bool timed_out;
+	/* doveadm printed the whole state field */
+	bool state_printed;
 };
 
 /* A replica with timed-out dsyncs still hanging: until when it counts as
@@ -72,12 +74,14 @@ bool replicator_dsync_replica_hung(const char *replica)
 }
 
 static void replicator_dsync_print(const unsigned char *data, size_t size,
-				   bool finished ATTR_UNUSED,
-				   struct replicator_dsync *dsync)
+				   bool finished, struct replicator_dsync *dsync)
 {
 	/* the only printed field is the state (may come in pieces) */
-	if (!dsync->timed_out)
-		replicator_dsync_state_output_append(dsync->state, data, size);
+	if (dsync->timed_out)
+		return;
+	replicator_dsync_state_output_append(dsync->state, data, size);
+	if (finished)
+		dsync->state_printed = TRUE;
 }
 
 static void replicator_dsync_free(struct replicator_dsync *dsync)
@@ -142,7 +146,8 @@ replicator_dsync_callback(const struct doveadm_server_reply *reply,
 					reply->error, reply->exit_code);
 		break;
 	}
-	dsync->callback(result, str_c(dsync->state), error, dsync->context);
+	dsync->callback(result, dsync->state_printed ? str_c(dsync->state) :
+			NULL, error, dsync->context);
 	replicator_dsync_free(dsync);
 }
 

@@ -24,8 +24,11 @@ enum replicator_dsync_result {
 	REPLICATOR_DSYNC_RESULT_BUSY,
 };
 
-/* state is the new dsync state (OK, INCOMPLETE), error the reason (all
-   but OK). */
+/* state is the dsync state doveadm printed at the end, NULL if it printed
+   none (the run ended early, timed out or lost the doveadm-server). A run
+   that failed after it began prints one too: a non-empty one covers what
+   was synced before the failure, an empty one means that dsync found the
+   state it was given unusable. error is the reason (all but OK). */
 typedef void replicator_dsync_callback_t(enum replicator_dsync_result result,
 					 const char *state, const char *error,
 					 void *context);

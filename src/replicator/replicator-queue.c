@@ -377,6 +377,21 @@ replicator_user_set_state(struct replicator_user *user, const char *replica,
 	user->state = i_strdup_empty(state);
 }
 
+/* A run that failed after it began printed the state it ended with. A
+   non-empty one isn't adopted: dsync records a mailbox's state even when
+   its import failed, so the changes that failed would be skipped by the
+   next sync. An empty one means that dsync found the state unusable (a
+   mailbox changed under it): syncing with it again fails the same way. */
+static void
+replicator_user_failed_state(struct replicator_user *user, const char *state)
+{
+	if (state != NULL && state[0] == '\0' &&
+	    user->state != NULL && !user->sync_full) {
+		i_free(user->state);
+		user->force_full_sync = TRUE;
+	}
+}
+
 void replicator_queue_sync_finished(struct replicator_queue *queue,
 				    struct replicator_user *user,
 				    enum replicator_sync_result result,
@@ -438,6 +453,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 			REPLICATOR_INCOMPLETE_BEFORE_BACKOFF + 1);
 		return;
 	case REPLICATOR_SYNC_RESULT_FAILED:
+		replicator_user_failed_state(user, state);
 		if (user->failure_count > 0 || user->sync_full) {
 			/* failed twice in a row with the state (or failed
 			   without one): it may be what fails - don't use it
@@ -447,6 +463,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		}
 		break;
 	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
+		replicator_user_failed_state(user, state);
 		break;
 	case REPLICATOR_SYNC_RESULT_BUSY:
 		/* nothing happened: as if the sync hadn't started, except

@@ -404,6 +404,59 @@ static void test_replicator_queue_sync_outcomes(void)
 	test_end();
 }
 
+static void test_replicator_queue_failed_state(void)
+{
+	struct replicator_queue *queue;
+	struct replicator_user *user;
+
+	test_begin("replicator queue state printed by a failed sync");
+	ioloop_time = NOW;
+	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
+	user = replicator_queue_get(queue, "user");
+	user = test_pop(queue);
+	test_sync_ok(queue, user);
+
+	/* no state printed (ended early, timed out): the old one stays */
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	user = test_pop(queue);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+				       "tcp:replica", NULL, "timed out");
+	replicator_queue_push(queue, user);
+	test_assert_strcmp(user->state, "state");
+	test_assert(!user->force_full_sync);
+
+	/* failed after it synced some: its state may cover changes that
+	   failed, the old one stays */
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+				       "tcp:replica", "partial", "failed");
+	replicator_queue_push(queue, user);
+	test_assert_strcmp(user->state, "state");
+	test_assert(!user->force_full_sync);
+	test_assert(user->last_sync_failed);
+
+	/* an empty one: dsync found the state unusable, retrying with it
+	   fails the same way */
+	ioloop_time += user->retry_secs;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	(void)replicator_queue_sync_started(queue, user);
+	replicator_queue_sync_finished(queue, user,
+				       REPLICATOR_SYNC_RESULT_TEMPFAIL,
+				       "tcp:replica", "", "failed");
+	replicator_queue_push(queue, user);
+	test_assert(user->state == NULL);
+	test_assert(user->force_full_sync);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
 static void test_replicator_queue_random(void)
 {
 	struct replicator_queue *queue;
@@ -483,6 +536,7 @@ int main(void)
 		test_replicator_queue_failure_backoff,
 		test_replicator_queue_remove,
 		test_replicator_queue_peer_synced,
+		test_replicator_queue_failed_state,
 		test_replicator_queue_sync_outcomes,
 		test_replicator_queue_random,
 		NULL
