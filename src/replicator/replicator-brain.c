@@ -392,6 +392,35 @@ static void replicator_sync_handed_over(const char *replica,
 	replicator_sync_end(sync);
 }
 
+/* Hand the new state over to the replica, which continues from it.
+   Returns FALSE if it can't be (the replica isn't reached with doveadm,
+   or the state is too long). */
+static bool replicator_sync_hand_over(struct replicator_sync *sync,
+				      const char *state, bool full_sync)
+{
+	struct replicator_brain *brain = sync->brain;
+	struct replicator_replica_addr addr;
+	const char *addr_error;
+
+	if (replicator_replica_addr_parse(sync->replica, &addr,
+					  &addr_error) <= 0 ||
+	    strlen(state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH)
+		return FALSE;
+	/* the user stays taken until the hand-over has ended: hand-overs
+	   of a user never overtake each other, or the replica could adopt
+	   an older state after a newer one */
+	sync->handing_over = TRUE;
+	/* its slot is free for another user meanwhile */
+	i_assert(brain->running > 0);
+	brain->running--;
+	replicator_brain_queue_changed(brain);
+	replicator_dsync_notify_peer(brain->set.doveadm_socket_path,
+				     sync->replica, sync->user->username,
+				     full_sync, state, sync->event,
+				     replicator_sync_handed_over, sync);
+	return TRUE;
+}
+
 static void
 replicator_sync_dsync_callback(enum replicator_dsync_result result,
 			       const char *state, const char *error,
@@ -439,36 +468,14 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 	if (brain->set.state_write_callback != NULL)
 		brain->set.state_write_callback(brain->set.context);
 	switch (sync_result) {
-	case REPLICATOR_SYNC_RESULT_OK: {
-		struct replicator_replica_addr addr;
-		const char *addr_error;
-
+	case REPLICATOR_SYNC_RESULT_OK:
 		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "ok", NULL,
 					     "Sync finished");
 		replicator_brain_answer_waiters(brain, user, TRUE, FALSE);
-		/* the replica continues from the same state */
-		if (replicator_replica_addr_parse(sync->replica, &addr,
-						  &addr_error) > 0 &&
-		    (state == NULL ||
-		     strlen(state) <= REPLICATOR_DSYNC_STATE_MAX_LENGTH)) {
-			/* the user stays taken until the hand-over has
-			   ended: hand-overs of a user never overtake each
-			   other, or the replica could adopt an older state
-			   after a newer one */
-			sync->handing_over = TRUE;
-			/* its slot is free for another user meanwhile */
-			i_assert(brain->running > 0);
-			brain->running--;
-			replicator_brain_queue_changed(brain);
-			replicator_dsync_notify_peer(
-				brain->set.doveadm_socket_path, sync->replica,
-				user->username, sync->full,
-				state == NULL ? "" : state, sync->event,
-				replicator_sync_handed_over, sync);
+		if (replicator_sync_hand_over(sync, state == NULL ? "" : state,
+					      sync->full))
 			return;
-		}
 		break;
-	}
 	case REPLICATOR_SYNC_RESULT_BUSY:
 		/* the waiters wait for the next sync */
 		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "busy",
@@ -478,6 +485,11 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		/* the waiters wait for the next sync, which comes at once */
 		replicator_sync_log_finished(sync, LOG_TYPE_INFO,
 			"incomplete", error, "Sync incomplete, syncing again");
+		/* what it synced is in its state: the replica must not
+		   sync from the older one meanwhile */
+		if (state != NULL && state[0] != '\0' &&
+		    replicator_sync_hand_over(sync, state, FALSE))
+			return;
 		break;
 	case REPLICATOR_SYNC_RESULT_FAILED:
 	case REPLICATOR_SYNC_RESULT_TEMPFAIL:
