@@ -59,6 +59,10 @@ struct replicator_sync {
 	/* "full", "incremental" or "normal" once the dsync runs */
 	const char *sync_type;
 	bool full;
+	/* the incremental sync that runs before a full one */
+	bool pre_sync;
+	/* its state is being handed over, then the full sync runs */
+	bool pre_sync_handover;
 	/* the dsync is done, its state is being handed over */
 	bool handing_over;
 };
@@ -382,6 +386,9 @@ static void replicator_brain_peer_id(struct replicator_brain *brain,
 	replicator_brain_peers_save(brain);
 }
 
+static void replicator_sync_run_dsync(struct replicator_sync *sync,
+				      bool full, const char *state);
+
 static void replicator_sync_handed_over(const char *replica,
 					const char *peer_id, void *context)
 {
@@ -389,22 +396,47 @@ static void replicator_sync_handed_over(const char *replica,
 
 	if (peer_id != NULL)
 		replicator_brain_peer_id(sync->brain, replica, peer_id);
+	if (sync->pre_sync_handover) {
+		/* the full sync follows in the same slot */
+		sync->pre_sync_handover = FALSE;
+		if (replicator_user_is_removed(sync->user)) {
+			replicator_sync_log_finished(sync, LOG_TYPE_DEBUG,
+				"removed", NULL,
+				"Sync finished for a removed user");
+		} else if (sync->brain->deinitializing) {
+			/* the full sync stays due */
+			replicator_sync_log_finished(sync, LOG_TYPE_INFO,
+				"aborted", NULL, "Sync aborted: shutting down");
+			replicator_queue_sync_aborted(sync->brain->queue,
+						      sync->user);
+		} else {
+			replicator_sync_run_dsync(sync, TRUE, "");
+			return;
+		}
+	}
 	replicator_sync_end(sync);
 }
 
 /* Hand the new state over to the replica, which continues from it.
    Returns FALSE if it can't be (the replica isn't reached with doveadm,
    or the state is too long). */
+static bool replicator_sync_can_hand_over(struct replicator_sync *sync,
+					  const char *state)
+{
+	struct replicator_replica_addr addr;
+	const char *addr_error;
+
+	return replicator_replica_addr_parse(sync->replica, &addr,
+					     &addr_error) > 0 &&
+		strlen(state) <= REPLICATOR_DSYNC_STATE_MAX_LENGTH;
+}
+
 static bool replicator_sync_hand_over(struct replicator_sync *sync,
 				      const char *state, bool full_sync)
 {
 	struct replicator_brain *brain = sync->brain;
-	struct replicator_replica_addr addr;
-	const char *addr_error;
 
-	if (replicator_replica_addr_parse(sync->replica, &addr,
-					  &addr_error) <= 0 ||
-	    strlen(state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH)
+	if (!replicator_sync_can_hand_over(sync, state))
 		return FALSE;
 	/* the user stays taken until the hand-over has ended: hand-overs
 	   of a user never overtake each other, or the replica could adopt
@@ -441,6 +473,39 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 		replicator_queue_sync_aborted(brain->queue, user);
 		replicator_sync_end(sync);
 		return;
+	}
+	if (sync->pre_sync) {
+		sync->pre_sync = FALSE;
+		if (result == REPLICATOR_DSYNC_RESULT_REFUSED ||
+		    result == REPLICATOR_DSYNC_RESULT_BUSY ||
+		    replicator_user_is_removed(user)) {
+			/* it ends as the full sync would have */
+		} else if ((result == REPLICATOR_DSYNC_RESULT_OK ||
+			    result == REPLICATOR_DSYNC_RESULT_INCOMPLETE) &&
+			   state != NULL && state[0] != '\0') {
+			replicator_queue_sync_progress(brain->queue, user,
+						       sync->replica, state);
+			if (replicator_sync_can_hand_over(sync, state)) {
+				/* the replica continues from it too, if
+				   the full sync fails */
+				sync->pre_sync_handover = TRUE;
+				replicator_dsync_notify_peer(
+					brain->set.doveadm_socket_path,
+					sync->replica, user->username, FALSE,
+					state, sync->event,
+					replicator_sync_handed_over, sync);
+			} else {
+				replicator_sync_run_dsync(sync, TRUE, "");
+			}
+			return;
+		} else if (result == REPLICATOR_DSYNC_RESULT_FAILED &&
+			   !replicator_dsync_replica_hung(sync->replica)) {
+			/* a state that fails doesn't keep the full sync
+			   from running (a timeout or a local failure ends
+			   it as any failed sync) */
+			replicator_sync_run_dsync(sync, TRUE, "");
+			return;
+		}
 	}
 	if (result == REPLICATOR_DSYNC_RESULT_REFUSED) {
 		replicator_sync_log_finished(sync, LOG_TYPE_DEBUG, "refused",
@@ -501,39 +566,51 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 	replicator_sync_end(sync);
 }
 
-static void replicator_sync_start_dsync(struct replicator_sync *sync)
+/* The state to sync with, "" if there is none for this replica. */
+static const char *replicator_sync_state(struct replicator_sync *sync)
+{
+	struct replicator_user *user = sync->user;
+
+	/* a state is only valid for the replica it was made with (one
+	   handed over by the replica before our first sync has none) */
+	if (user->state == NULL ||
+	    (user->replica != NULL &&
+	     strcmp(user->replica, sync->replica) != 0))
+		return "";
+	if (strlen(user->state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH) {
+		e_warning(sync->event, "dsync state is too long to send "
+			  "(%zu bytes): syncing without it",
+			  strlen(user->state));
+		return "";
+	}
+	return user->state;
+}
+
+static void replicator_sync_run_dsync(struct replicator_sync *sync,
+				      bool full, const char *state)
 {
 	struct replicator_brain *brain = sync->brain;
 	struct replicator_user *user = sync->user;
 	struct replicator_dsync_cmd cmd;
 	const char *error;
 
-	sync->full = replicator_queue_sync_started(brain->queue, user);
 	i_zero(&cmd);
 	cmd.username = user->username;
 	cmd.parameters = brain->dsync_parameters;
-	cmd.full_sync = sync->full;
+	cmd.full_sync = full;
 	cmd.replica = sync->replica;
 	cmd.timeout_secs = brain->set.set->replication_dsync_timeout;
-	/* a state is only valid for the replica it was made with (one
-	   handed over by the replica before our first sync has none) */
-	cmd.state = user->state != NULL && !sync->full &&
-		(user->replica == NULL ||
-		 strcmp(user->replica, sync->replica) == 0) ?
-		user->state : "";
-	if (strlen(cmd.state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH) {
-		e_warning(sync->event, "dsync state is too long to send "
-			  "(%zu bytes): syncing without it", strlen(cmd.state));
-		cmd.state = "";
-	}
-	sync->sync_type = sync->full ? "full" :
-		cmd.state[0] != '\0' ? "incremental" : "normal";
+	cmd.state = state;
+	sync->sync_type = full ? "full" :
+		state[0] != '\0' ? "incremental" : "normal";
 	event_add_str(sync->event, "sync_type", sync->sync_type);
-	e_debug(sync->event, "Starting sync");
+	e_debug(sync->event, sync->pre_sync ? "Starting an incremental sync "
+		"before the full one" : "Starting sync");
 	if (replicator_dsync_run(brain->set.doveadm_socket_path, &cmd,
 				 replicator_sync_dsync_callback, sync,
 				 &error) == NULL) {
 		/* started, so it is the sync that failed */
+		sync->pre_sync = FALSE;
 		replicator_queue_sync_finished(brain->queue, user,
 					       REPLICATOR_SYNC_RESULT_TEMPFAIL,
 					       sync->replica, NULL, error);
@@ -541,6 +618,28 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 					     "tempfail", error, "Sync failed");
 		replicator_brain_answer_waiters(brain, user, FALSE, FALSE);
 		replicator_sync_end(sync);
+	}
+}
+
+static void replicator_sync_start_dsync(struct replicator_sync *sync)
+{
+	const char *state;
+
+	sync->full = replicator_queue_sync_started(sync->brain->queue,
+						   sync->user);
+	state = replicator_sync_state(sync);
+	if (sync->full && state[0] != '\0') {
+		/* a full sync doesn't use the state, so it takes an expunge
+		   that the state would carry over (of mail above what both
+		   sides had in common at the last sync) for new mail on the
+		   other side, and brings it back. Sync with the state first:
+		   the full sync then only misses what changes while it
+		   runs. */
+		sync->pre_sync = TRUE;
+		replicator_sync_run_dsync(sync, FALSE, state);
+	} else {
+		replicator_sync_run_dsync(sync, sync->full,
+					  sync->full ? "" : state);
 	}
 }
 

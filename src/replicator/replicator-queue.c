@@ -377,6 +377,16 @@ replicator_user_set_state(struct replicator_user *user, const char *replica,
 	user->state = i_strdup_empty(state);
 }
 
+void replicator_queue_sync_progress(struct replicator_queue *queue,
+				    struct replicator_user *user,
+				    const char *replica, const char *state)
+{
+	i_assert(user->popped);
+
+	replicator_queue_dirty(queue, user->username);
+	replicator_user_set_state(user, replica, state);
+}
+
 /* A run that failed after it began printed the state it ended with. A
    non-empty one isn't adopted: dsync records a mailbox's state even when
    its import failed, so the changes that failed would be skipped by the
@@ -454,10 +464,11 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		return;
 	case REPLICATOR_SYNC_RESULT_FAILED:
 		replicator_user_failed_state(user, state);
-		if (user->failure_count > 0 || user->sync_full) {
-			/* failed twice in a row with the state (or failed
-			   without one): it may be what fails - don't use it
-			   again */
+		if (user->failure_count > 0 && !user->sync_full) {
+			/* failed twice in a row with the state: it may be
+			   what fails - don't use it again (a full sync
+			   doesn't use it; it runs after a successful
+			   incremental one at most) */
 			i_free(user->state);
 			user->force_full_sync = TRUE;
 		}

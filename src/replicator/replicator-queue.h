@@ -148,6 +148,12 @@ replicator_queue_pop(struct replicator_queue *queue,
 void replicator_queue_push(struct replicator_queue *queue,
 			   struct replicator_user *user);
 
+/* A sync that runs more than one dsync finished one of them with this
+   state: it is saved as the user's state now, in case the rest fails. */
+void replicator_queue_sync_progress(struct replicator_queue *queue,
+				    struct replicator_user *user,
+				    const char *replica, const char *state);
+
 /* Mark the start of a sync of a popped user: resets the priority, so that
    changes from now on queue it again. Returns TRUE if it is a full sync. */
 bool replicator_queue_sync_started(struct replicator_queue *queue,

@@ -8,6 +8,7 @@ incoming dsync away while it syncs the user itself."""
 
 import fcntl
 import os
+import re
 import socket
 import threading
 
@@ -25,7 +26,9 @@ class Forwarder:
     """TCP forwarder to a port. While running is clear, it accepts
     connections but connects them onward only when it is set again; while
     notify_gate is clear, a connection that carries a hand-over
-    ("replicator notify") waits before it goes on."""
+    ("replicator notify") waits before it goes on; while dsyncs_left is
+    not None, that many more dsyncs go through, and the later ones are
+    cut."""
 
     def __init__(self, port, target_port):
         self.target_port = target_port
@@ -37,6 +40,8 @@ class Forwarder:
         self.running.set()
         self.notify_gate = threading.Event()
         self.notify_gate.set()
+        self.dsyncs_left = None
+        self.cut = 0
         self.accepted = 0
         self.held = 0
         self.socks = []
@@ -66,6 +71,13 @@ class Forwarder:
                         if not self.notify_gate.is_set():
                             self.held += 1
                             self.notify_gate.wait()
+                    elif b"dsync-server" in seen:
+                        gated = False
+                        if self.dsyncs_left == 0:
+                            self.cut += 1
+                            break
+                        if self.dsyncs_left is not None:
+                            self.dsyncs_left -= 1
                 dst.sendall(data)
         except OSError:
             pass
@@ -126,6 +138,7 @@ class ForwardedPairTestCase(PairTestCase):
     def tearDown(self):
         self.fwd.running.set()
         self.fwd.notify_gate.set()
+        self.fwd.dsyncs_left = None
         for inst in (self.a, self.b):
             self.assertEqual(crash_lines(inst, self.log_start[inst.name]),
                              [], inst.name)
@@ -308,6 +321,51 @@ class ConcurrencyTest(ForwardedPairTestCase):
         wait_until("ho-2 on a", lambda: "ho-2" in subjects(self.a, "usera"),
                    timeout=60)
         wait_equal(self.a, self.b, "usera")
+
+
+    def test_failed_full_sync_leaves_the_peer_the_new_state(self):
+        """A full sync starts with an incremental one, whose state is
+        handed over before the full one runs: if that one fails, the peer
+        doesn't sync from its older state, which would bring back what
+        the first sync copied to it and was expunged since."""
+        wait_equal(self.a, self.b, "userc")
+        wait_until("b's state of userc", lambda: state_records(self.b).get(
+            "userc", [""] * 8)[6] != "", timeout=30)
+        # b's sync of the ghost fails: it is in b only, and b's next sync
+        # of userc is the full one
+        self.fwd.dsyncs_left = 0
+        start = len(self.b.log_text())
+        self.b.lmtp_deliver("userc", "ghost")
+        try:
+            wait_until("b's sync failed", lambda: "userc: Sync failed" in
+                       self.b.log_text()[start:], timeout=30)
+            # the incremental sync goes through, the full one is cut
+            self.fwd.dsyncs_left = 1
+            start = len(self.b.log_text())
+            start_a = len(self.a.log_text())
+            self.b.doveadm("replicator", "replicate", "-f", "userc")
+            wait_until("the full dsync failed", lambda: re.search(
+                r"userc: Starting an incremental sync before the full one\n"
+                r"(.*\n)*?.*userc: Starting sync\n(.*\n)*?.*userc: Sync "
+                r"failed", self.b.log_text()[start:]), timeout=90)
+            self.assertEqual(self.fwd.dsyncs_left, 0)
+            self.assertIn("ghost", subjects(self.a, "userc"))
+            # a has the state of the incremental sync
+            wait_until("the hand-over", lambda: "userc: synced by the "
+                       "replica\n" in self.a.log_text()[start_a:],
+                       timeout=30)
+            self.b.doveadm("expunge", "-u", "userc", "mailbox", "INBOX",
+                           "header", "Subject", "ghost")
+            # a syncs from the state handed over after the first sync
+            start = len(self.a.log_text())
+            self.a.lmtp_deliver("userc", "after-ghost")
+            wait_until("a synced", lambda: "userc: Sync finished" in
+                       self.a.log_text()[start:], timeout=60)
+        finally:
+            self.fwd.dsyncs_left = None
+        wait_equal(self.a, self.b, "userc")
+        for inst in (self.a, self.b):
+            self.assertNotIn("ghost", subjects(inst, "userc"), inst.name)
 
 
 class HungSyncTest(ForwardedPairTestCase):

@@ -148,6 +148,23 @@ class TrustTest(PairTestCase):
             return None
         return dict(zip(out[0].split("\t"), out[1].split("\t")))
 
+    def test_full_sync_starts_with_an_incremental_one(self):
+        """A full sync doesn't use the state; a user with one is synced
+        with it first, so the full sync only misses what changes while it
+        runs."""
+        self.a.lmtp_deliver("usera", "pre-full")
+        wait_equal(self.a, self.b, "usera")
+        # a has a state of its own or handed over by b
+        wait_until("a's state of usera", lambda: state_records(self.a).get(
+            "usera", [""] * 8)[6] != "", timeout=30)
+        start = len(self.a.log_text())
+        self.a.doveadm("replicator", "replicate", "-f", "usera")
+        wait_until("the full sync", lambda: re.search(
+            r"usera: Starting an incremental sync before the full one\n"
+            r"(.*\n)*.*usera: Starting sync\n(.*\n)*.*usera: Sync finished",
+            self.a.log_text()[start:]), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+
     def with_black_hole(self, fn):
         """Run fn(hole) while b's doveadm port accepts and never answers,
         then bring the real b back."""
