@@ -213,7 +213,7 @@ aggregator_replicator_live_add(ARRAY_TYPE(aggregator_spool_request) *live,
 /* Requests were saved by the replicator: drop them from the spool when it
    has grown past what is still unsaved. */
 static void
-aggregator_replicator_spool_compact(struct aggregator_replicator_client *client)
+aggregator_replicator_spool_compact_real(struct aggregator_replicator_client *client)
 {
 	ARRAY_TYPE(aggregator_spool_request) live;
 	struct hash_iterate_context *iter;
@@ -248,6 +248,14 @@ aggregator_replicator_spool_compact(struct aggregator_replicator_client *client)
 	}
 	hash_table_iterate_deinit(&iter);
 	aggregator_spool_replace(client->spool, &live);
+}
+
+static void
+aggregator_replicator_spool_compact(struct aggregator_replicator_client *client)
+{
+	T_BEGIN {
+		aggregator_replicator_spool_compact_real(client);
+	} T_END;
 }
 
 static void
@@ -384,9 +392,7 @@ aggregator_replicator_input_args(struct connection *conn,
 			return -1;
 		}
 		aggregator_replicator_acked(client, reply.count);
-		T_BEGIN {
-			aggregator_replicator_spool_compact(client);
-		} T_END;
+		aggregator_replicator_spool_compact(client);
 		return 1;
 	}
 	req = hash_table_lookup(client->sync_requests,
@@ -398,9 +404,7 @@ aggregator_replicator_input_args(struct connection *conn,
 	}
 	hash_table_remove(client->sync_requests, POINTER_CAST(reply.id));
 	aggregator_sync_request_finish(&req, reply.success);
-	T_BEGIN {
-		aggregator_replicator_spool_compact(client);
-	} T_END;
+	aggregator_replicator_spool_compact(client);
 	return 1;
 }
 
@@ -531,6 +535,7 @@ void aggregator_replicator_notify(struct aggregator_replicator_client *client,
 		aggregator_replicator_send(client, username, priority, 0);
 	else
 		aggregator_replicator_add_pending(client, username, priority);
+	aggregator_replicator_spool_compact(client);
 }
 
 struct aggregator_sync_request *
@@ -546,6 +551,7 @@ aggregator_replicator_sync(struct aggregator_replicator_client *client,
 		/* don't make the mail process wait: it falls back to high */
 		aggregator_replicator_add_pending(client, username,
 						  REPLICATION_PRIORITY_HIGH);
+		aggregator_replicator_spool_compact(client);
 		callback(FALSE, context);
 		return NULL;
 	}
@@ -559,6 +565,7 @@ aggregator_replicator_sync(struct aggregator_replicator_client *client,
 	hash_table_insert(client->sync_requests, POINTER_CAST(req->id), req);
 	aggregator_replicator_send(client, username,
 				   REPLICATION_PRIORITY_SYNC, req->id);
+	aggregator_replicator_spool_compact(client);
 	return req;
 }
 

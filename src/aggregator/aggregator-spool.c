@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-replication authors, see the included COPYING file */
 
 #include "lib.h"
+#include "ioloop.h"
 #include "array.h"
 #include "hash.h"
 #include "str.h"
@@ -26,9 +27,15 @@ struct aggregator_spool {
 	/* username -> highest priority the file holds for it */
 	HASH_TABLE(char *, void *) spooled;
 	unsigned int line_count;
+	/* lost: not before this time unless a write succeeds again */
+	time_t rewrite_retry_time;
 	/* size of the complete lines in the file */
 	off_t size;
 	bool write_failed_logged:1;
+	/* a request wasn't written: rewrite the file when it can be */
+	bool lost:1;
+	/* the file may end with a partial line */
+	bool partial:1;
 };
 
 struct aggregator_spool *aggregator_spool_preinit(struct event *event)
@@ -202,22 +209,43 @@ void aggregator_spool_append(struct aggregator_spool *spool,
 		return;
 
 	line = t_str_new(128);
+	if (spool->partial) {
+		/* end the partial line: it is skipped when read */
+		str_append_c(line, '\n');
+	}
 	replicator_notify_request_append(line, username, priority, 0);
 	if (write_full(spool->fd, str_data(line), str_len(line)) < 0) {
 		aggregator_spool_write_failed(spool, t_strdup_printf(
 			"write(%s/%s) failed: %m", AGGREGATOR_SPOOL_DIR_NAME,
 			AGGREGATOR_SPOOL_FILE_NAME));
+		spool->lost = TRUE;
 		/* drop what was written of the line: the next one is
 		   appended after it */
 		if (ftruncate(spool->fd, spool->size) < 0) {
 			e_error(spool->event, "ftruncate(%s/%s) failed: %m",
 				AGGREGATOR_SPOOL_DIR_NAME,
 				AGGREGATOR_SPOOL_FILE_NAME);
+			spool->partial = TRUE;
 		}
 		return;
 	}
 	spool->write_failed_logged = FALSE;
-	spool->size += str_len(line);
+	if (!spool->partial)
+		spool->size += str_len(line);
+	else {
+		/* appended after the partial line */
+		struct stat st;
+
+		if (fstat(spool->fd, &st) < 0) {
+			e_error(spool->event, "fstat(%s/%s) failed: %m",
+				AGGREGATOR_SPOOL_DIR_NAME,
+				AGGREGATOR_SPOOL_FILE_NAME);
+			spool->lost = TRUE;
+		} else {
+			spool->size = st.st_size;
+			spool->partial = FALSE;
+		}
+	}
 	aggregator_spool_remember(spool, username, priority);
 	spool->line_count++;
 }
@@ -227,6 +255,12 @@ bool aggregator_spool_want_compact(struct aggregator_spool *spool,
 {
 	if (spool == NULL || spool->fd == -1)
 		return FALSE;
+	if (spool->lost &&
+	    (!spool->write_failed_logged ||
+	     ioloop_time >= spool->rewrite_retry_time)) {
+		/* the disk may have room again for what wasn't written */
+		return TRUE;
+	}
 	if (live_count == 0)
 		return spool->line_count > 0;
 	return spool->line_count >
@@ -293,17 +327,23 @@ void aggregator_spool_replace(
 		}
 		aggregator_spool_forget_all(spool);
 		spool->size = 0;
+		spool->lost = FALSE;
+		spool->partial = FALSE;
 		return;
 	}
 	if (aggregator_spool_write_new(spool, requests, &fd, &size,
 				       &error) < 0) {
-		/* the old file still holds everything */
+		/* the old file still holds what it held */
 		aggregator_spool_write_failed(spool, error);
+		spool->rewrite_retry_time = ioloop_time + 1;
 		return;
 	}
 	i_close_fd(&spool->fd);
 	spool->fd = fd;
 	spool->size = size;
+	spool->write_failed_logged = FALSE;
+	spool->lost = FALSE;
+	spool->partial = FALSE;
 	aggregator_spool_forget_all(spool);
 	array_foreach(requests, req) {
 		aggregator_spool_remember(spool, req->username, req->priority);

@@ -41,12 +41,15 @@ void aggregator_spool_deinit(struct aggregator_spool **spool);
 
 /* Write the request unless the file already holds one for the user at
    this priority or higher. A write error is logged once and the request
-   is kept in memory only. */
+   is kept in memory only until aggregator_spool_want_compact() asks for
+   the file to be rewritten. */
 void aggregator_spool_append(struct aggregator_spool *spool,
 			     const char *username,
 			     enum replication_priority priority);
-/* Returns TRUE if the file has grown past what its live requests need:
-   the caller should call aggregator_spool_replace(). */
+/* Returns TRUE if the file has grown past what its live requests need, or
+   lacks requests that couldn't be written before and now can be: the
+   caller should call aggregator_spool_replace() with every live request
+   (live_count of them). */
 bool aggregator_spool_want_compact(struct aggregator_spool *spool,
 				   unsigned int live_count);
 /* Replace the file's contents with exactly these requests (an empty array

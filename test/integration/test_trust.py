@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import (PairTestCase, run, wait_until, wait_equal,
+from harness import (Instance, PairTestCase, run, wait_until, wait_equal,
                      state_records, state_mtime)
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
@@ -404,7 +404,6 @@ class ChainTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        from harness import Instance
         cls.a = Instance(ROOT + "-chain", "a", 17, extra_conf=CONF)
         cls.b = Instance(ROOT + "-chain", "b", 18, extra_conf=CONF)
         cls.c = Instance(ROOT + "-chain", "c", 19, extra_conf=CONF)
@@ -520,6 +519,31 @@ class AggregatorIdleTest(PairTestCase):
             self.assertEqual(crash_lines(inst), [], inst.name)
 
 
+def spool_text(inst):
+    """What the aggregator's spool holds."""
+    try:
+        with open(os.path.join(inst.base_dir, "replication-aggregator",
+                               "requests")) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def replicator_away(inst):
+    """Kill inst's replicator and hide its socket, so that the aggregator
+    keeps what it reads; returns a function that brings the socket
+    back."""
+    sock = os.path.join(inst.base_dir, "replicator")
+    pid = wait_until(f"{inst.name}'s replicator", lambda:
+                     inst.service_pids("replicator"))[0]
+    os.rename(sock, sock + ".away")
+    os.kill(pid, signal.SIGKILL)
+    wait_until(f"{inst.name}'s aggregator lost the replicator", lambda:
+               "keeping requests until the replicator is back" in
+               inst.log_text(), timeout=30)
+    return lambda: os.rename(sock + ".away", sock)
+
+
 class AggregatorKillTest(PairTestCase):
     """A request the aggregator has read, but the replicator hasn't saved,
     survives a kill -9 of the aggregator: it is in the spool, and the
@@ -529,12 +553,7 @@ class AggregatorKillTest(PairTestCase):
     EXTRA_CONF = "log_debug = category=aggregator\n"
 
     def spool_text(self):
-        try:
-            with open(os.path.join(self.a.base_dir, "replication-aggregator",
-                                   "requests")) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return spool_text(self.a)
 
     def test_kill9_while_the_replicator_is_away(self):
         self.a.lmtp_deliver("usera", "kill-0")
@@ -542,18 +561,10 @@ class AggregatorKillTest(PairTestCase):
         # saved by the replicator: the spool is emptied
         wait_until("the spool emptied", lambda: self.spool_text() == "",
                    timeout=30)
-        sock = os.path.join(self.a.base_dir, "replicator")
-        away = sock + ".away"
-        pid = wait_until("a's replicator", lambda:
-                         self.a.service_pids("replicator"))[0]
         agg = wait_until("a's aggregator", lambda:
                          self.a.service_pids("aggregator"))[0]
-        os.rename(sock, away)
+        back = replicator_away(self.a)
         try:
-            os.kill(pid, signal.SIGKILL)
-            wait_until("a's aggregator lost the replicator", lambda:
-                       "keeping requests until the replicator is back" in
-                       self.a.log_text(), timeout=30)
             self.a.lmtp_deliver("userb", "kill-1")
             wait_until("the request spooled", lambda: "userb" in
                        self.spool_text(), timeout=30)
@@ -566,11 +577,82 @@ class AggregatorKillTest(PairTestCase):
             wait_until("the spool read", lambda: "Sending 1 requests left "
                        "unsaved" in self.a.log_text()[start:], timeout=30)
         finally:
-            os.rename(away, sock)
+            back()
         wait_until("kill-1 on b", lambda: "kill-1" in
                    subjects(self.b, "userb"), timeout=60)
         wait_equal(self.a, self.b, "userb")
         wait_until("the spool emptied", lambda: self.spool_text() == "",
                    timeout=30)
+        for inst in (self.a, self.b):
+            self.assertEqual(crash_lines(inst), [], inst.name)
+
+
+def spool_dir(inst):
+    return os.path.join(inst.base_dir, "replication-aggregator")
+
+
+class AggregatorSpoolFullTest(PairTestCase):
+    """A request that couldn't be spooled (its file system full) is
+    written once the disk has room again, before the replicator has saved
+    it."""
+    ROOT = ROOT + "-aggregator-full"
+    INDEX = 32
+    EXTRA_CONF = "log_debug = category=aggregator\n"
+
+    @classmethod
+    def setUpClass(cls):
+        # a's spool is a small file system of its own (a full base_dir
+        # would also stop Dovecot's config process from starting others)
+        write_config = Instance.write_config
+
+        def small_spool(inst, replica=None):
+            write_config(inst, replica)
+            if inst.name == "a":
+                os.makedirs(spool_dir(inst))
+                run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                     spool_dir(inst)])
+        Instance.write_config = small_spool
+        try:
+            super().setUpClass()
+        finally:
+            Instance.write_config = write_config
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        run(["umount", spool_dir(cls.a)], check=False)
+
+    def test_request_spooled_when_room_comes_back(self):
+        self.a.lmtp_deliver("usera", "full-0")
+        wait_equal(self.a, self.b, "usera")
+        wait_until("the spool emptied", lambda: spool_text(self.a) == "",
+                   timeout=30)
+        back = replicator_away(self.a)
+        filler = os.path.join(spool_dir(self.a), "filler")
+        try:
+            run(["sh", "-c", f"dd if=/dev/zero of={filler} bs=4k "
+                 "2>/dev/null; true"])
+            start = len(self.a.log_text())
+            self.a.lmtp_deliver("usera", "full-1")
+            wait_until("the failed spool write", lambda: "No space left" in
+                       self.a.log_text()[start:], timeout=30)
+            os.unlink(filler)
+            self.a.lmtp_deliver("userc", "full-2")
+            # both: the request that wasn't written is written now
+            wait_until("both requests spooled", lambda: "usera" in
+                       spool_text(self.a) and "userc" in spool_text(self.a),
+                       timeout=30)
+            agg = self.a.service_pids("aggregator")[0]
+            start = len(self.a.log_text())
+            os.kill(agg, signal.SIGKILL)
+            wait_until("the spool read", lambda: "Sending 2 requests left "
+                       "unsaved" in self.a.log_text()[start:], timeout=30)
+        finally:
+            if os.path.exists(filler):
+                os.unlink(filler)
+            back()
+        for user, subject in (("usera", "full-1"), ("userc", "full-2")):
+            wait_until(f"{subject} on b", lambda: subject in
+                       subjects(self.b, user), timeout=60)
         for inst in (self.a, self.b):
             self.assertEqual(crash_lines(inst), [], inst.name)
