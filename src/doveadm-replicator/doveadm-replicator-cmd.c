@@ -321,8 +321,10 @@ static void peer_cmd_callback(const struct doveadm_server_reply *reply,
 	io_loop_stop(ctx->ioloop);
 }
 
-/* replicator notify-peer [-f] <replica> <user> <state>: run
-   "replicator notify" on the replica's doveadm server */
+/* replicator notify-peer [-f] [-i <sender>] <replica> <user> <state>: run
+   "replicator notify" on the replica's doveadm server. With -r (the state
+   is ignored), run "replicator replicate -p high <user>" there instead:
+   ask the replica, whose state of the user is newer, to sync it. */
 static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 {
 	const struct doveadm_client_cmd_settings cmd_set = {
@@ -337,7 +339,7 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 	const char *replica, *username, *state, *sender = "", *error;
 	struct timeout *to;
 	string_t *line;
-	bool full_sync = FALSE;
+	bool full_sync = FALSE, request = FALSE;
 	int ret;
 
 	if (!doveadm_cmd_param_str(cctx, "replica", &replica) ||
@@ -348,6 +350,7 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 	}
 	(void)doveadm_cmd_param_bool(cctx, "full-sync", &full_sync);
 	(void)doveadm_cmd_param_str(cctx, "sender", &sender);
+	(void)doveadm_cmd_param_bool(cctx, "request", &request);
 	ret = replicator_replica_addr_parse(replica, &addr, &error);
 	if (ret <= 0) {
 		e_error(cctx->event, "%s", ret < 0 ? error : t_strdup_printf(
@@ -384,7 +387,12 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	line = t_str_new(256);
-	replicator_notify_cmd_append(line, username, full_sync, state, sender);
+	if (request)
+		replicator_replicate_cmd_append(line, username);
+	else {
+		replicator_notify_cmd_append(line, username, full_sync, state,
+					     sender);
+	}
 	ctx.id = str_new(default_pool, 64);
 	doveadm_client_set_print(client, peer_cmd_print, &ctx);
 	doveadm_client_cmd(client, &cmd_set, str_c(line), NULL,
@@ -399,12 +407,14 @@ static void cmd_replicator_notify_peer(struct doveadm_cmd_context *cctx)
 		doveadm_clients_destroy_all();
 		doveadm_exit_code = EX_TEMPFAIL;
 	} else if (ctx.exit_code != 0) {
-		e_error(cctx->event, "%s: replicator notify failed: %s",
-			replica, ctx.error == NULL ? "" : ctx.error);
+		e_error(cctx->event, "%s: replicator %s failed: %s",
+			replica, request ? "replicate" : "notify",
+			ctx.error == NULL ? "" : ctx.error);
 		doveadm_exit_code = ctx.exit_code == EX_USAGE ?
 			EX_USAGE : EX_TEMPFAIL;
 	} else {
-		cmd_replicator_print_id(str_c(ctx.id));
+		/* replicate prints how many users it updated, not an id */
+		cmd_replicator_print_id(request ? "" : str_c(ctx.id));
 	}
 	str_free(&ctx.id);
 	i_free(ctx.error);
@@ -474,10 +484,11 @@ DOVEADM_CMD_PARAMS_END
 {
 	.name = REPLICATOR_DOVEADM_CMD_NOTIFY_PEER,
 	.cmd = cmd_replicator_notify_peer,
-	.usage = "[-f] [-i <sender>] <replica> <username> <state>",
+	.usage = "[-f] [-r] [-i <sender>] <replica> <username> <state>",
 	.flags = CMD_FLAG_HIDDEN,
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('f', "full-sync", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('r', "request", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('i', "sender", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "replica", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAM('\0', "user", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)

@@ -154,6 +154,24 @@ void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
 	str_append_c(dest, '\n');
 }
 
+void replicator_request_peer_cmd_append(string_t *dest, const char *replica,
+					const char *username)
+{
+	str_append(dest, "\t\treplicator\tnotify-peer\t-r\t");
+	str_append_tabescaped(dest, replica);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, username);
+	/* no state */
+	str_append(dest, "\t\n");
+}
+
+void replicator_replicate_cmd_append(string_t *dest, const char *username)
+{
+	str_append(dest, "\t\treplicator\treplicate\t-p\thigh\t");
+	str_append_tabescaped(dest, username);
+	str_append_c(dest, '\n');
+}
+
 void replicator_notify_cmd_append(string_t *dest, const char *username,
 				  bool full_sync, const char *state,
 				  const char *sender)

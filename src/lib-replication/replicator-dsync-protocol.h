@@ -102,6 +102,13 @@ void replicator_dsync_cmd_append(string_t *dest,
 void replicator_notify_peer_cmd_append(string_t *dest, const char *replica,
 				       const char *username, bool full_sync,
 				       const char *state, const char *sender);
+/* Append the replicator notify-peer -r command line (with LF): ask the
+   replica to sync the user itself. */
+void replicator_request_peer_cmd_append(string_t *dest, const char *replica,
+					const char *username);
+/* Append the command line notify-peer -r runs on the replica (with LF):
+   "replicator replicate -p high <user>", which Dovecot 2.3 has too. */
+void replicator_replicate_cmd_append(string_t *dest, const char *username);
 /* Append the replicator notify command line (with LF). */
 void replicator_notify_cmd_append(string_t *dest, const char *username,
 				  bool full_sync, const char *state,

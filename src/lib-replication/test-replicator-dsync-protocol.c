@@ -122,6 +122,12 @@ static void test_replicator_notify_cmds(void)
 		"\t\treplicator\tnotify-peer\t-f\t-i\ta.ex\ttcp:h:1\t"
 		"u\001tx\tST\n"
 		"\t\treplicator\tnotify\t-i\ta.ex\tu\t\n");
+	str_truncate(str, 0);
+	replicator_request_peer_cmd_append(str, "tcp:h:1", "u\tx");
+	replicator_replicate_cmd_append(str, "u\tx");
+	test_assert_strcmp(str_c(str),
+		"\t\treplicator\tnotify-peer\t-r\ttcp:h:1\tu\001tx\t\n"
+		"\t\treplicator\treplicate\t-p\thigh\tu\001tx\n");
 	test_end();
 }
 

@@ -28,6 +28,12 @@
 /* after a peer's incoming dsync of a user ended, wait this long for the
    peer to hand over the new state before syncing the user ourselves */
 #define REPLICATOR_BRAIN_HANDOVER_WAIT_SECS 10
+/* a user whose state is stale waits this long for the peer it asked to
+   sync the user before syncing it from here after all */
+#define REPLICATOR_BRAIN_DELEGATE_WAIT_SECS 30
+/* the replica synced a user this many times in a row when asked, and no
+   hand-over came: sync it from here after all (hand-overs fail) */
+#define REPLICATOR_BRAIN_DELEGATE_MAX_COUNT 3
 
 struct replicator_replica {
 	char *name;
@@ -643,6 +649,42 @@ static void replicator_sync_start_dsync(struct replicator_sync *sync)
 	}
 }
 
+static void replicator_sync_delegated(bool success, void *context)
+{
+	struct replicator_sync *sync = context;
+	struct replicator_brain *brain = sync->brain;
+	struct replicator_user *user = sync->user;
+
+	if (brain->deinitializing || replicator_user_is_removed(user)) {
+		replicator_sync_end(sync);
+		return;
+	}
+	if (success) {
+		/* the waiters wait for the hand-over and our next sync */
+		replicator_queue_sync_delegated(brain->queue, user,
+			REPLICATOR_BRAIN_DELEGATE_WAIT_SECS);
+		replicator_sync_end(sync);
+		return;
+	}
+	e_info(sync->event, "Syncing the user from here with the older state");
+	replicator_queue_state_stale_ignore(brain->queue, user);
+	replicator_sync_start_dsync(sync);
+}
+
+/* The replica synced the user, but its state wasn't handed over: ours is
+   older, and a sync from it would take what the replica's sync copied
+   here and was expunged since for new mail, and bring it back. Ask the
+   replica to sync the user instead, and hand its state over. */
+static void replicator_sync_delegate(struct replicator_sync *sync)
+{
+	e_debug(sync->event, "Asking the replica to sync the user: its state "
+		"is newer than ours");
+	replicator_dsync_request_peer(sync->brain->set.doveadm_socket_path,
+				      sync->replica, sync->user->username,
+				      sync->event, replicator_sync_delegated,
+				      sync);
+}
+
 static void
 replicator_sync_lookup_callback(enum replicator_auth_result result,
 				const char *const *fields, const char *error,
@@ -689,6 +731,31 @@ replicator_sync_lookup_callback(enum replicator_auth_result result,
 		/* not this time */
 		replicator_sync_end(sync);
 		return;
+	}
+	if (sync->user->state_stale) {
+		if (sync->user->delegated) {
+			e_info(sync->event, "The replica didn't sync the user "
+			       "in %u s: syncing it from here with the older "
+			       "state", REPLICATOR_BRAIN_DELEGATE_WAIT_SECS);
+			replicator_queue_state_stale_ignore(brain->queue,
+							    sync->user);
+		} else if (sync->user->delegate_count >=
+			   REPLICATOR_BRAIN_DELEGATE_MAX_COUNT) {
+			e_warning(sync->event, "The replica synced the user "
+				  "%u times in a row without handing its "
+				  "state over: syncing it from here with the "
+				  "older state",
+				  sync->user->delegate_count);
+			replicator_queue_state_stale_ignore(brain->queue,
+							    sync->user);
+		} else if (strpbrk(sync->user->username, "*?") != NULL) {
+			/* the replica's "replicate" takes a mask */
+			replicator_queue_state_stale_ignore(brain->queue,
+							    sync->user);
+		} else {
+			replicator_sync_delegate(sync);
+			return;
+		}
 	}
 	replicator_sync_start_dsync(sync);
 }
@@ -936,7 +1003,8 @@ static void replicator_hold_free(struct replicator_hold *hold)
 
 	hash_table_remove(brain->holds, hold->username);
 	user = replicator_queue_lookup(brain->queue, hold->username);
-	if (user != NULL && !user->popped && user->not_before > ioloop_time) {
+	if (user != NULL && !user->popped && !user->delegated &&
+	    user->not_before > ioloop_time) {
 		/* it may have been postponed for the hold */
 		replicator_queue_postpone(brain->queue, user, 0);
 	}
@@ -947,11 +1015,16 @@ static void replicator_hold_free(struct replicator_hold *hold)
 
 static void replicator_hold_handover_timeout(struct replicator_hold *hold)
 {
+	struct replicator_user *user;
+
 	/* a manual doveadm sync hands over nothing either */
 	e_info(hold->brain->event, "%s: No state was handed over in %u s "
 	       "after an incoming dsync (a manual sync, or the peer's "
-	       "hand-over failed): syncing the user from here again",
-	       hold->username, REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
+	       "hand-over failed): the peer is asked to sync the user "
+	       "first", hold->username, REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
+	user = replicator_queue_lookup(hold->brain->queue, hold->username);
+	if (user != NULL)
+		replicator_queue_state_stale(hold->brain->queue, user);
 	replicator_hold_free(hold);
 }
 
@@ -987,6 +1060,8 @@ int replicator_brain_incoming_begin(struct replicator_brain *brain,
 		hold->username = i_strdup(username);
 		hash_table_insert(brain->holds, hold->username, hold);
 	}
+	if (user != NULL)
+		replicator_queue_incoming(brain->queue, user);
 	hold->count++;
 	hold->handed_over = FALSE;
 	timeout_remove(&hold->to);

@@ -230,11 +230,31 @@ struct replicator_notify_peer {
 	char *replica;
 	string_t *peer_id;
 	struct timeout *to;
+	/* a hand-over calls callback, a request request_callback */
 	replicator_dsync_peer_id_callback_t *callback;
+	replicator_dsync_request_callback_t *request_callback;
 	void *context;
 	/* the callback was called: the reply is ignored */
 	bool timed_out;
 };
+
+static void replicator_notify_peer_done(struct replicator_notify_peer *np,
+					bool success)
+{
+	if (np->request_callback != NULL)
+		np->request_callback(success, np->context);
+	else {
+		np->callback(np->replica, !success || str_len(np->peer_id) == 0 ?
+			     NULL : str_c(np->peer_id), np->context);
+	}
+}
+
+static const char *replicator_notify_peer_what(struct replicator_notify_peer *np)
+{
+	return t_strdup_printf(np->request_callback != NULL ?
+			       "ask %s to sync the user" :
+			       "hand the new state to %s", np->replica);
+}
 
 static void replicator_notify_peer_print(const unsigned char *data,
 					 size_t size,
@@ -265,16 +285,11 @@ replicator_notify_peer_callback(const struct doveadm_server_reply *reply,
 		return;
 	}
 	if (reply->exit_code != 0) {
-		e_warning(np->event, "Couldn't hand the new state to %s "
-			  "(its next sync of the user starts from an older "
-			  "state): %s",
-			  np->replica, reply->error == NULL ? "" :
-			  reply->error);
-		np->callback(np->replica, NULL, np->context);
-	} else {
-		np->callback(np->replica, str_len(np->peer_id) == 0 ? NULL :
-			     str_c(np->peer_id), np->context);
+		e_warning(np->event, "Couldn't %s: %s",
+			  replicator_notify_peer_what(np),
+			  reply->error == NULL ? "" : reply->error);
 	}
+	replicator_notify_peer_done(np, reply->exit_code == 0);
 	replicator_notify_peer_free(np);
 }
 
@@ -283,10 +298,46 @@ static void replicator_notify_peer_timeout(struct replicator_notify_peer *np)
 	/* the connection ends by itself; its reply is ignored */
 	timeout_remove(&np->to);
 	np->timed_out = TRUE;
-	e_warning(np->event, "Handing the new state to %s takes longer than "
-		  "%u s: not waiting for it", np->replica,
+	e_warning(np->event, "Couldn't %s in %u s: not waiting for it",
+		  replicator_notify_peer_what(np),
 		  REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS);
-	np->callback(np->replica, NULL, np->context);
+	replicator_notify_peer_done(np, FALSE);
+}
+
+static void
+replicator_notify_peer_start(struct replicator_notify_peer *np,
+			     const char *socket_path, string_t *line)
+{
+	struct doveadm_client *client;
+	const char *error;
+
+	if (replicator_doveadm_connect(socket_path, &client, &error) < 0) {
+		e_warning(np->event, "Couldn't %s: %s",
+			  replicator_notify_peer_what(np), error);
+		replicator_notify_peer_done(np, FALSE);
+		replicator_notify_peer_free(np);
+		return;
+	}
+	np->to = timeout_add(REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS * 1000,
+			     replicator_notify_peer_timeout, np);
+	doveadm_client_set_print(client, replicator_notify_peer_print, np);
+	replicator_doveadm_cmd(&client, line, replicator_notify_peer_callback,
+			       np);
+}
+
+static struct replicator_notify_peer *
+replicator_notify_peer_alloc(const char *replica, struct event *event,
+			     void *context)
+{
+	struct replicator_notify_peer *np;
+
+	np = i_new(struct replicator_notify_peer, 1);
+	np->event = event;
+	event_ref(event);
+	np->replica = i_strdup(replica);
+	np->peer_id = str_new(default_pool, 64);
+	np->context = context;
+	return np;
 }
 
 void replicator_dsync_notify_peer(const char *socket_path,
@@ -297,31 +348,30 @@ void replicator_dsync_notify_peer(const char *socket_path,
 				  void *context)
 {
 	struct replicator_notify_peer *np;
-	struct doveadm_client *client;
-	const char *error;
 	string_t *line;
 
-	if (replicator_doveadm_connect(socket_path, &client, &error) < 0) {
-		e_warning(event, "Couldn't hand the new state to %s: %s",
-			  replica, error);
-		callback(replica, NULL, context);
-		return;
-	}
-	np = i_new(struct replicator_notify_peer, 1);
-	np->event = event;
-	event_ref(event);
-	np->replica = i_strdup(replica);
-	np->peer_id = str_new(default_pool, 64);
+	np = replicator_notify_peer_alloc(replica, event, context);
 	np->callback = callback;
-	np->context = context;
-	np->to = timeout_add(REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS * 1000,
-			     replicator_notify_peer_timeout, np);
 	line = t_str_new(256);
 	replicator_notify_peer_cmd_append(line, replica, username, full_sync,
 					  state, REPLICATION_SERVER_ID);
-	doveadm_client_set_print(client, replicator_notify_peer_print, np);
-	replicator_doveadm_cmd(&client, line, replicator_notify_peer_callback,
-			       np);
+	replicator_notify_peer_start(np, socket_path, line);
+}
+
+void replicator_dsync_request_peer(const char *socket_path,
+				   const char *replica, const char *username,
+				   struct event *event,
+				   replicator_dsync_request_callback_t *callback,
+				   void *context)
+{
+	struct replicator_notify_peer *np;
+	string_t *line;
+
+	np = replicator_notify_peer_alloc(replica, event, context);
+	np->request_callback = callback;
+	line = t_str_new(256);
+	replicator_request_peer_cmd_append(line, replica, username);
+	replicator_notify_peer_start(np, socket_path, line);
 }
 
 void replicator_dsync_abort_all(void)

@@ -65,6 +65,20 @@ void replicator_dsync_notify_peer(const char *socket_path,
 				  replicator_dsync_peer_id_callback_t *callback,
 				  void *context);
 
+/* success: the replica's replicator took the request. */
+typedef void replicator_dsync_request_callback_t(bool success,
+						 void *context);
+/* Ask the replica's replicator to sync the user itself, at priority high
+   ("replicator notify-peer -r", which runs "replicator replicate" there):
+   its state of the user is newer than ours. Failures are logged to event.
+   The callback is called once, within
+   REPLICATOR_DSYNC_HANDOVER_TIMEOUT_SECS. */
+void replicator_dsync_request_peer(const char *socket_path,
+				   const char *replica, const char *username,
+				   struct event *event,
+				   replicator_dsync_request_callback_t *callback,
+				   void *context);
+
 /* Returns TRUE while a timed-out dsync to the replica is still hanging,
    for at most another timeout after it timed out: don't start another
    one meanwhile, or they pile up. */

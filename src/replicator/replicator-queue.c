@@ -420,6 +420,9 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		user->busy_count = 0;
 	switch (result) {
 	case REPLICATOR_SYNC_RESULT_OK:
+		user->state_stale = FALSE;
+		user->delegated = FALSE;
+		user->delegate_count = 0;
 		replicator_user_set_state(user, replica, state);
 		if (user->sync_full) {
 			user->last_full_sync = user->sync_started;
@@ -519,6 +522,47 @@ void replicator_queue_import(struct replicator_queue *queue,
 	replicator_queue_reposition(queue, user);
 }
 
+void replicator_queue_state_stale(struct replicator_queue *queue ATTR_UNUSED,
+				  struct replicator_user *user)
+{
+	if (user->popped) {
+		/* its own sync's state comes next */
+		return;
+	}
+	user->state_stale = TRUE;
+}
+
+void replicator_queue_sync_delegated(
+	struct replicator_queue *queue ATTR_UNUSED,
+	struct replicator_user *user, unsigned int wait_secs)
+{
+	i_assert(user->popped);
+	i_assert(user->state_stale);
+
+	user->delegated = TRUE;
+	user->not_before = ioloop_time + wait_secs;
+}
+
+void replicator_queue_incoming(struct replicator_queue *queue ATTR_UNUSED,
+			       struct replicator_user *user)
+{
+	if (!user->delegated)
+		return;
+	user->delegated = FALSE;
+	user->delegate_count++;
+}
+
+void replicator_queue_state_stale_ignore(
+	struct replicator_queue *queue ATTR_UNUSED,
+	struct replicator_user *user)
+{
+	i_assert(user->popped);
+
+	user->state_stale = FALSE;
+	user->delegated = FALSE;
+	user->delegate_count = 0;
+}
+
 bool replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
 				  bool full_sync, const char *state)
@@ -526,6 +570,13 @@ bool replicator_queue_peer_synced(struct replicator_queue *queue,
 	if (user->popped)
 		return FALSE;
 	replicator_queue_dirty(queue, user->username);
+	user->state_stale = FALSE;
+	user->delegate_count = 0;
+	if (user->delegated) {
+		/* what changed here meanwhile is synced from here at once */
+		user->delegated = FALSE;
+		user->not_before = 0;
+	}
 	user->last_fast_sync = ioloop_time;
 	if (full_sync)
 		user->last_full_sync = ioloop_time;

@@ -84,6 +84,10 @@ struct replicator_user {
 	unsigned int busy_count;
 	unsigned int retry_secs;
 
+	/* the replica was asked to sync the user and did, without handing
+	   its state over, this many times in a row */
+	unsigned int delegate_count;
+
 	/* next_sync time as of the last (re)positioning: the sort key */
 	time_t next_sync;
 
@@ -96,6 +100,12 @@ struct replicator_user {
 	bool force_full_sync:1;
 	/* while popped: the running sync is a full one */
 	bool sync_full:1;
+	/* the replica synced the user here but handed no state over: ours
+	   is older than the replica's (not saved: lost with a restart) */
+	bool state_stale:1;
+	/* state_stale: the replica was asked to sync the user itself, and
+	   hasn't started to */
+	bool delegated:1;
 };
 
 struct replicator_queue;
@@ -178,6 +188,25 @@ replicator_user_saved_priority(const struct replicator_user *user);
 void replicator_queue_import(struct replicator_queue *queue,
 			     struct replicator_user *user,
 			     const struct replicator_db_record *rec);
+
+/* The replica synced the user but handed no state over. */
+void replicator_queue_state_stale(struct replicator_queue *queue,
+				  struct replicator_user *user);
+/* The popped user's state is stale and the replica took the request to
+   sync the user itself: it isn't synced from here before the replica has
+   handed its state over, or wait_secs have passed. The user hasn't
+   started a sync (replicator_queue_sync_started()). */
+void replicator_queue_sync_delegated(struct replicator_queue *queue,
+				     struct replicator_user *user,
+				     unsigned int wait_secs);
+/* An incoming dsync of the user starts: if the replica was asked to sync
+   it, it does; the user waits for the hold now. */
+void replicator_queue_incoming(struct replicator_queue *queue,
+			       struct replicator_user *user);
+/* The popped user is synced from here although its state is stale: the
+   replica couldn't be asked, or didn't sync it in time. */
+void replicator_queue_state_stale_ignore(struct replicator_queue *queue,
+					 struct replicator_user *user);
 
 /* The replica synced the user ("f": fully) and handed over the new dsync
    state ("" if none). A user being synced now keeps the state its own

@@ -457,6 +457,67 @@ static void test_replicator_queue_failed_state(void)
 	test_end();
 }
 
+static void test_replicator_queue_stale_state(void)
+{
+	struct replicator_queue *queue;
+	struct replicator_user *user;
+	unsigned int next_secs;
+
+	test_begin("replicator queue stale state");
+	ioloop_time = NOW;
+	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
+	user = replicator_queue_get(queue, "user");
+	user = test_pop(queue);
+	test_sync_ok(queue, user);
+
+	/* a running sync's own state comes next: not stale */
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	replicator_queue_state_stale(queue, user);
+	test_assert(!user->state_stale);
+	replicator_queue_push(queue, user);
+	replicator_queue_state_stale(queue, user);
+	test_assert(user->state_stale);
+
+	/* delegated: not synced from here meanwhile, the change stays */
+	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	replicator_queue_sync_delegated(queue, user, 30);
+	replicator_queue_push(queue, user);
+	test_assert(user->delegated);
+	test_assert(user->priority == REPLICATION_PRIORITY_HIGH);
+	test_assert(!replicator_queue_want_sync_now(queue, &next_secs));
+	test_assert_ucmp(next_secs, ==, 30);
+	/* the replica starts to: the hold decides from now on */
+	replicator_queue_incoming(queue, user);
+	test_assert(!user->delegated);
+	test_assert_ucmp(user->delegate_count, ==, 1);
+	user->delegated = TRUE;
+	/* the replica's hand-over: synced from here at once */
+	test_assert(replicator_queue_peer_synced(queue, user, FALSE, "peer"));
+	test_assert_ucmp(user->delegate_count, ==, 0);
+	test_assert(!user->state_stale);
+	test_assert(!user->delegated);
+	test_assert(replicator_queue_want_sync_now(queue, &next_secs));
+
+	/* the replica didn't sync it: from here after all */
+	replicator_queue_state_stale(queue, user);
+	user = test_pop(queue);
+	replicator_queue_sync_delegated(queue, user, 30);
+	replicator_queue_push(queue, user);
+	ioloop_time += 30;
+	user = test_pop(queue);
+	test_assert(user != NULL);
+	replicator_queue_state_stale_ignore(queue, user);
+	test_assert(!user->state_stale);
+	test_sync_ok(queue, user);
+	test_assert(!user->delegated);
+	replicator_queue_deinit(&queue);
+	test_end();
+}
+
 static void test_replicator_queue_random(void)
 {
 	struct replicator_queue *queue;
@@ -537,6 +598,7 @@ int main(void)
 		test_replicator_queue_remove,
 		test_replicator_queue_peer_synced,
 		test_replicator_queue_failed_state,
+		test_replicator_queue_stale_state,
 		test_replicator_queue_sync_outcomes,
 		test_replicator_queue_random,
 		NULL

@@ -323,6 +323,36 @@ class ConcurrencyTest(ForwardedPairTestCase):
         wait_equal(self.a, self.b, "usera")
 
 
+    def test_stale_state_asks_the_peer_to_sync(self):
+        """After an incoming dsync whose hand-over never came, a's state of
+        the user is older than b's: a sync from it would take the mail
+        b's sync copied here, expunged since, for new mail on b and bring
+        it back. a asks b to sync the user instead."""
+        wait_equal(self.a, self.b, "userb")
+        self.fwd.notify_gate.clear()
+        held = self.fwd.held
+        try:
+            self.b.lmtp_deliver("userb", "st-1")
+            wait_until("st-1 on a", lambda: "st-1" in
+                       subjects(self.a, "userb"), timeout=30)
+            wait_until("b's hand-over held", lambda: self.fwd.held > held,
+                       timeout=30)
+            wait_until("a's wait for it ended", lambda: "userb: No state "
+                       "was handed over" in self.log_since(self.a),
+                       timeout=30)
+            self.a.doveadm("expunge", "-u", "userb", "mailbox", "INBOX",
+                           "header", "Subject", "st-1")
+            wait_until("a asks b", lambda: "userb: Asking the replica to "
+                       "sync the user" in self.log_since(self.a),
+                       timeout=30)
+        finally:
+            self.fwd.notify_gate.set()
+        wait_until("st-1 expunged on b", lambda: "st-1" not in
+                   subjects(self.b, "userb"), timeout=60)
+        wait_equal(self.a, self.b, "userb")
+        self.assertNotIn("st-1", subjects(self.a, "userb"))
+
+
     def test_failed_full_sync_leaves_the_peer_the_new_state(self):
         """A full sync starts with an incremental one, whose state is
         handed over before the full one runs: if that one fails, the peer
