@@ -425,33 +425,29 @@ static void replicator_sync_handed_over(const char *replica,
 
 /* Hand the new state over to the replica, which continues from it.
    Returns FALSE if it can't be (the replica isn't reached with doveadm,
-   or the state is too long). */
-static bool replicator_sync_can_hand_over(struct replicator_sync *sync,
-					  const char *state)
-{
-	struct replicator_replica_addr addr;
-	const char *addr_error;
-
-	return replicator_replica_addr_parse(sync->replica, &addr,
-					     &addr_error) > 0 &&
-		strlen(state) <= REPLICATOR_DSYNC_STATE_MAX_LENGTH;
-}
-
+   or the state is too long). With pre_sync_handover the full sync follows
+   in the same slot; otherwise the slot is freed. */
 static bool replicator_sync_hand_over(struct replicator_sync *sync,
 				      const char *state, bool full_sync)
 {
 	struct replicator_brain *brain = sync->brain;
+	struct replicator_replica_addr addr;
+	const char *addr_error;
 
-	if (!replicator_sync_can_hand_over(sync, state))
+	if (replicator_replica_addr_parse(sync->replica, &addr,
+					  &addr_error) <= 0 ||
+	    strlen(state) > REPLICATOR_DSYNC_STATE_MAX_LENGTH)
 		return FALSE;
 	/* the user stays taken until the hand-over has ended: hand-overs
 	   of a user never overtake each other, or the replica could adopt
 	   an older state after a newer one */
-	sync->handing_over = TRUE;
-	/* its slot is free for another user meanwhile */
-	i_assert(brain->running > 0);
-	brain->running--;
-	replicator_brain_queue_changed(brain);
+	if (!sync->pre_sync_handover) {
+		sync->handing_over = TRUE;
+		/* its slot is free for another user meanwhile */
+		i_assert(brain->running > 0);
+		brain->running--;
+		replicator_brain_queue_changed(brain);
+	}
 	replicator_dsync_notify_peer(brain->set.doveadm_socket_path,
 				     sync->replica, sync->user->username,
 				     full_sync, state, sync->event,
@@ -491,16 +487,11 @@ replicator_sync_dsync_callback(enum replicator_dsync_result result,
 			   state != NULL && state[0] != '\0') {
 			replicator_queue_sync_progress(brain->queue, user,
 						       sync->replica, state);
-			if (replicator_sync_can_hand_over(sync, state)) {
-				/* the replica continues from it too, if
-				   the full sync fails */
-				sync->pre_sync_handover = TRUE;
-				replicator_dsync_notify_peer(
-					brain->set.doveadm_socket_path,
-					sync->replica, user->username, FALSE,
-					state, sync->event,
-					replicator_sync_handed_over, sync);
-			} else {
+			/* the replica continues from it too, if the full
+			   sync fails */
+			sync->pre_sync_handover = TRUE;
+			if (!replicator_sync_hand_over(sync, state, FALSE)) {
+				sync->pre_sync_handover = FALSE;
 				replicator_sync_run_dsync(sync, TRUE, "");
 			}
 			return;
