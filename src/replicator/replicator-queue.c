@@ -377,6 +377,14 @@ replicator_user_set_state(struct replicator_user *user, const char *replica,
 	user->state = i_strdup_empty(state);
 }
 
+/* The user's state is as new as the replica's again. */
+static void replicator_user_state_fresh(struct replicator_user *user)
+{
+	user->state_stale = FALSE;
+	user->delegated = FALSE;
+	user->delegate_count = 0;
+}
+
 void replicator_queue_sync_progress(struct replicator_queue *queue,
 				    struct replicator_user *user,
 				    const char *replica, const char *state)
@@ -420,9 +428,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		user->busy_count = 0;
 	switch (result) {
 	case REPLICATOR_SYNC_RESULT_OK:
-		user->state_stale = FALSE;
-		user->delegated = FALSE;
-		user->delegate_count = 0;
+		replicator_user_state_fresh(user);
 		replicator_user_set_state(user, replica, state);
 		if (user->sync_full) {
 			user->last_full_sync = user->sync_started;
@@ -558,9 +564,7 @@ void replicator_queue_state_stale_ignore(
 {
 	i_assert(user->popped);
 
-	user->state_stale = FALSE;
-	user->delegated = FALSE;
-	user->delegate_count = 0;
+	replicator_user_state_fresh(user);
 }
 
 bool replicator_queue_peer_synced(struct replicator_queue *queue,
@@ -570,13 +574,11 @@ bool replicator_queue_peer_synced(struct replicator_queue *queue,
 	if (user->popped)
 		return FALSE;
 	replicator_queue_dirty(queue, user->username);
-	user->state_stale = FALSE;
-	user->delegate_count = 0;
 	if (user->delegated) {
 		/* what changed here meanwhile is synced from here at once */
-		user->delegated = FALSE;
 		user->not_before = 0;
 	}
+	replicator_user_state_fresh(user);
 	user->last_fast_sync = ioloop_time;
 	if (full_sync)
 		user->last_full_sync = ioloop_time;
