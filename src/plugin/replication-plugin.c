@@ -8,6 +8,8 @@
 #include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "mailbox-list-private.h"
+#include "mailbox-log.h"
 #include "notify-plugin.h"
 #include "replication-common.h"
 #include "replication-settings.h"
@@ -22,6 +24,12 @@
 	MODULE_CONTEXT(obj, replication_user_module)
 #define REPLICATION_USER_CONTEXT_REQUIRE(obj) \
 	MODULE_CONTEXT_REQUIRE(obj, replication_user_module)
+#define REPLICATION_LIST_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, replication_mailbox_list_module)
+#define REPLICATION_LIST_CONTEXT_REQUIRE(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, replication_mailbox_list_module)
+#define REPLICATION_CONTEXT_REQUIRE(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, replication_storage_module)
 
 struct replication_user {
 	union mail_user_module_context module_ctx;
@@ -34,6 +42,13 @@ struct replication_user {
 	enum replication_priority pending;
 	struct timeout *to_flush;
 	unsigned int retry_msecs;
+};
+
+struct replication_mailbox_list {
+	union mailbox_list_module_context module_ctx;
+	/* the mailbox being deleted now (mailbox_delete_begin .. end) */
+	struct mailbox *deleting_box;
+	guid_128_t deleting_guid;
 };
 
 struct replication_txn {
@@ -53,6 +68,10 @@ static struct event_category event_category_replication = {
 
 static MODULE_CONTEXT_DEFINE_INIT(replication_user_module,
 				  &mail_user_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(replication_mailbox_list_module,
+				  &mailbox_list_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(replication_storage_module,
+				  &mail_storage_module_register);
 static struct notify_context *replication_notify_ctx;
 
 static void replication_flush(struct replication_user *ruser)
@@ -238,9 +257,77 @@ static void replication_mailbox_create(struct mailbox *box)
 	replication_mailbox_changed(box, "mailbox create");
 }
 
-static void
-replication_mailbox_delete_commit(void *txn ATTR_UNUSED, struct mailbox *box)
+/* Dovecot writes a mailbox's deletion and rename to the mailbox list's
+   change log only after the mailbox is gone or renamed. A dsync listing
+   the mailboxes in between finds neither the mailbox (or its new name)
+   nor the change: it creates the mailbox again from the replica with its
+   old GUID, after which the deletion logged a moment later is ignored for
+   good (a mailbox with that GUID exists), or takes a rename without a
+   timestamp for the loser of a name conflict and renames it back. The
+   records are written here just before the change instead: a deletion
+   from the list's delete_mailbox(), which runs only after the storage has
+   checked that the deletion may go on (the mailbox empty, if it had to
+   be, and no new mail since its expunge), so a deletion that fails
+   leaves no record behind. */
+static void *replication_mailbox_delete_begin(struct mailbox *box)
 {
+	struct replication_mailbox_list *rlist =
+		REPLICATION_LIST_CONTEXT(box->list);
+	struct mailbox_metadata metadata;
+
+	if (rlist == NULL || !box->opened ||
+	    mailbox_get_metadata(box, MAILBOX_METADATA_GUID, &metadata) < 0)
+		return NULL;
+	rlist->deleting_box = box;
+	memcpy(rlist->deleting_guid, metadata.guid,
+	       sizeof(rlist->deleting_guid));
+	return rlist;
+}
+
+static void replication_mailbox_delete_end(void *txn)
+{
+	struct replication_mailbox_list *rlist = txn;
+
+	if (rlist != NULL)
+		rlist->deleting_box = NULL;
+}
+
+static void replication_mailbox_delete_rollback(void *txn)
+{
+	replication_mailbox_delete_end(txn);
+}
+
+static int
+replication_list_delete_mailbox(struct mailbox_list *list, const char *name)
+{
+	struct replication_mailbox_list *rlist =
+		REPLICATION_LIST_CONTEXT_REQUIRE(list);
+
+	if (rlist->deleting_box != NULL &&
+	    strcmp(rlist->deleting_box->name, name) == 0) {
+		mailbox_list_add_change(list, MAILBOX_LOG_RECORD_DELETE_MAILBOX,
+					rlist->deleting_guid);
+	}
+	return rlist->module_ctx.super.delete_mailbox(list, name);
+}
+
+static int
+replication_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
+{
+	union mailbox_module_context *rbox = REPLICATION_CONTEXT_REQUIRE(src);
+	guid_128_t name_sha;
+
+	/* as Dovecot records it: by the new name's hash */
+	mailbox_name_get_sha128(dest->vname, name_sha);
+	mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
+				name_sha);
+	return rbox->super.rename_box(src, dest);
+}
+
+static void
+replication_mailbox_delete_commit(void *txn, struct mailbox *box)
+{
+	replication_mailbox_delete_end(txn);
 	replication_mailbox_changed(box, "mailbox delete");
 }
 
@@ -325,13 +412,45 @@ static const struct notify_vfuncs replication_notify_vfuncs = {
 	.mail_transaction_commit = replication_mail_transaction_commit,
 	.mail_transaction_rollback = replication_mail_transaction_rollback,
 	.mailbox_create = replication_mailbox_create,
+	.mailbox_delete_begin = replication_mailbox_delete_begin,
 	.mailbox_delete_commit = replication_mailbox_delete_commit,
+	.mailbox_delete_rollback = replication_mailbox_delete_rollback,
 	.mailbox_rename = replication_mailbox_rename,
 	.mailbox_set_subscribed = replication_mailbox_set_subscribed,
 };
 
+static void replication_mailbox_list_created(struct mailbox_list *list)
+{
+	struct mailbox_list_vfuncs *v = list->vlast;
+	struct replication_mailbox_list *rlist;
+
+	if (REPLICATION_USER_CONTEXT(list->ns->user) == NULL)
+		return;
+	rlist = p_new(list->pool, struct replication_mailbox_list, 1);
+	rlist->module_ctx.super = *v;
+	list->vlast = &rlist->module_ctx.super;
+	v->delete_mailbox = replication_list_delete_mailbox;
+	MODULE_CONTEXT_SET(list, replication_mailbox_list_module, rlist);
+}
+
+static void replication_mailbox_allocated(struct mailbox *box)
+{
+	struct mailbox_vfuncs *v = box->vlast;
+	union mailbox_module_context *rbox;
+
+	if (REPLICATION_USER_CONTEXT(box->storage->user) == NULL)
+		return;
+	rbox = p_new(box->pool, union mailbox_module_context, 1);
+	rbox->super = *v;
+	box->vlast = &rbox->super;
+	v->rename_box = replication_mailbox_rename_box;
+	MODULE_CONTEXT_SET_SELF(box, replication_storage_module, rbox);
+}
+
 static struct mail_storage_hooks replication_mail_storage_hooks = {
 	.mail_user_created = replication_mail_user_created,
+	.mailbox_list_created = replication_mailbox_list_created,
+	.mailbox_allocated = replication_mailbox_allocated,
 };
 
 void replication_plugin_init(struct module *module)

@@ -5,6 +5,7 @@ change lost (it arrives without any later change)."""
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -164,6 +165,136 @@ class TrustTest(PairTestCase):
             r"(.*\n)*.*usera: Starting sync\n(.*\n)*.*usera: Sync finished",
             self.a.log_text()[start:]), timeout=30)
         wait_equal(self.a, self.b, "usera")
+
+    def mailboxes(self, inst, user):
+        return inst.doveadm("mailbox", "list", "-u",
+                            user).stdout.split()
+
+    def test_folder_deleted_while_the_peer_syncs_stays_deleted(self):
+        """Dovecot logs a deletion after the mailbox is gone: a dsync
+        listing the mailboxes in between found neither, and created the
+        folder again with its old GUID, for good. strace holds each
+        write to b's mailbox change log, so a's sync runs right in that
+        window."""
+        if shutil.which("strace") is None:
+            self.fail("strace is missing: run test/env/setup again")
+        self.a.doveadm("mailbox", "create", "-u", "usera", "doomed")
+        for i in range(2):
+            subprocess.run(["doveadm", "-c", self.a.conf, "save", "-u",
+                            "usera", "-m", "doomed"], check=True, text=True,
+                           input=f"Subject: doomed{i}\n\nx\n")
+        wait_until("doomed on b", lambda: "doomed" in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        changelog = os.path.join(self.b.dir, "home", "usera", "mail",
+                                 "dovecot.mailbox.log")
+        delete = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-P", changelog,
+             "-e", "trace=write", "-e", "inject=write:delay_enter=5000000",
+             "doveadm", "-c", self.b.conf, "mailbox", "delete", "-u",
+             "usera", "doomed"])
+        try:
+            wait_until("doomed gone from b's list", lambda: "doomed" not in
+                       self.mailboxes(self.b, "usera"), timeout=30)
+            self.assertIsNone(delete.poll(), "the deletion ended too soon")
+            start = len(self.a.log_text())
+            self.a.doveadm("replicator", "replicate", "usera")
+            wait_until("a's sync", lambda: re.search(
+                r"usera: Starting sync", self.a.log_text()[start:]),
+                timeout=30)
+            self.assertIsNone(delete.poll(),
+                              "a's sync started after the deletion")
+            wait_until("a's sync", lambda: re.search(
+                r"usera: Sync (finished|failed)", self.a.log_text()[start:]),
+                timeout=30)
+        finally:
+            self.assertEqual(delete.wait(60), 0)
+        self.a.doveadm("replicator", "replicate", "usera")
+        wait_until("doomed gone from both", lambda: all(
+            "doomed" not in self.mailboxes(inst, "usera")
+            for inst in (self.a, self.b)), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+
+    def sync_and_wait(self, inst, user):
+        start = len(inst.log_text())
+        inst.doveadm("replicator", "replicate", user)
+        wait_until(f"{inst.name}'s sync", lambda: re.search(
+            rf"{user}: Sync (finished|failed)", inst.log_text()[start:]),
+            timeout=60)
+
+    def status_messages(self, inst, box):
+        res = inst.doveadm("mailbox", "status", "-u", "usera", "messages",
+                           box, check=False)
+        return res.stdout.strip() if res.returncode == 0 else \
+            "error: " + res.stderr.strip()
+
+    def test_failed_folder_delete_keeps_the_folder(self):
+        """A deletion that fails after the folder was marked deleted
+        (delete -e of a folder that isn't empty; also new mail during
+        the deletion) logs no deletion: a sync while the folder is marked
+        takes nothing from it. strace holds the writes to the folder's
+        index log after the mark."""
+        self.a.doveadm("mailbox", "create", "-u", "usera", "keep")
+        for i in range(2):
+            subprocess.run(["doveadm", "-c", self.a.conf, "save", "-u",
+                            "usera", "-m", "keep"], check=True, text=True,
+                           input=f"Subject: keep{i}\n\nx\n")
+        wait_until("keep on b", lambda: "keep" in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        index_log = os.path.join(self.b.dir, "home", "usera", "mail",
+                                 "mailboxes", "keep", "dbox-Mails",
+                                 "dovecot.index.log")
+        delete = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-P", index_log,
+             "-e", "trace=write,pwrite64,writev,pwritev",
+             "-e", "inject=write,pwrite64,writev,pwritev:"
+             "delay_enter=5000000:when=2+",
+             "doveadm", "-c", self.b.conf, "mailbox", "delete", "-e",
+             "-u", "usera", "keep"], stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until("keep marked deleted on b", lambda: "deleted" in
+                       self.status_messages(self.b, "keep"), timeout=30)
+            self.sync_and_wait(self.a, "usera")
+        finally:
+            _, err = delete.communicate(timeout=60)
+        self.assertIn("isn't empty", err)
+        self.sync_and_wait(self.a, "usera")
+        self.sync_and_wait(self.b, "usera")
+        wait_equal(self.a, self.b, "usera")
+        for inst in (self.a, self.b):
+            self.assertEqual(self.status_messages(inst, "keep"),
+                             "keep messages=2", inst.name)
+
+    def test_folder_renamed_while_the_peer_syncs_stays_renamed(self):
+        """Dovecot logs a rename after it: a dsync in between took the
+        new name for one without a timestamp, and the old name (sorting
+        first) won the conflict, renaming it back for good."""
+        self.a.doveadm("mailbox", "create", "-u", "usera", "aold")
+        wait_until("aold on b", lambda: "aold" in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        changelog = os.path.join(self.b.dir, "home", "usera", "mail",
+                                 "dovecot.mailbox.log")
+        rename = subprocess.Popen(
+            ["strace", "-f", "-qq", "-o", "/dev/null", "-P", changelog,
+             "-e", "trace=write", "-e", "inject=write:delay_enter=5000000",
+             "doveadm", "-c", self.b.conf, "mailbox", "rename", "-u",
+             "usera", "aold", "znew"], stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until("znew on b", lambda: "znew" in
+                       self.mailboxes(self.b, "usera"), timeout=30)
+            self.assertIsNone(rename.poll(), "the rename ended too soon")
+            self.sync_and_wait(self.a, "usera")
+        finally:
+            self.assertEqual(rename.wait(60), 0)
+        self.sync_and_wait(self.b, "usera")
+        self.sync_and_wait(self.a, "usera")
+        wait_equal(self.a, self.b, "usera")
+        for inst in (self.a, self.b):
+            boxes = self.mailboxes(inst, "usera")
+            self.assertIn("znew", boxes, inst.name)
+            self.assertNotIn("aold", boxes, inst.name)
 
     def with_black_hole(self, fn):
         """Run fn(hole) while b's doveadm port accepts and never answers,
