@@ -251,11 +251,13 @@ replicator_admin_notify(struct replicator_admin_conn *conn,
 			string_t *reply)
 {
 	struct replicator_user *user;
+	const char *replica;
 
 	user = replicator_queue_get(admin_queue, req->username);
-	if (req->sender != NULL &&
-	    replicator_brain_is_users_replica(admin_brain, user, req->sender)) {
-		if (replicator_queue_peer_synced(admin_queue, user,
+	replica = req->sender == NULL ? NULL :
+		replicator_brain_users_replica(admin_brain, user, req->sender);
+	if (replica != NULL) {
+		if (replicator_queue_peer_synced(admin_queue, user, replica,
 						 req->full_sync, req->state)) {
 			e_debug(conn->conn.event, "%s: synced by the "
 				"replica%s", req->username,

@@ -972,19 +972,27 @@ void replicator_brain_remove_user(struct replicator_brain *brain,
 	replicator_brain_set_dirty(brain);
 }
 
-bool replicator_brain_is_users_replica(struct replicator_brain *brain,
-				       const struct replicator_user *user,
-				       const char *server_id)
+const char *
+replicator_brain_users_replica(struct replicator_brain *brain,
+			       const struct replicator_user *user,
+			       const char *server_id)
 {
 	struct replicator_replica *replica;
+	const char *name;
 
-	/* only a replica this server has synced the user with itself: the
-	   userdb may name another one than the global mail_replica */
-	if (user->replica == NULL)
-		return FALSE;
-	replica = hash_table_lookup(brain->replicas, user->replica);
-	return replica != NULL && replica->peer_id != NULL &&
-		strcmp(replica->peer_id, server_id) == 0;
+	/* the replica this server has synced the user with itself; before
+	   its first sync, the global mail_replica. The userdb may name
+	   another one for the user: a state adopted for the global one
+	   isn't used for it then (replicator_sync_state()). */
+	name = user->replica != NULL ? user->replica :
+		brain->set.default_replica;
+	if (name == NULL)
+		return NULL;
+	replica = hash_table_lookup(brain->replicas, name);
+	if (replica == NULL || replica->peer_id == NULL ||
+	    strcmp(replica->peer_id, server_id) != 0)
+		return NULL;
+	return replica->name;
 }
 
 static void replicator_hold_free(struct replicator_hold *hold)

@@ -61,13 +61,15 @@ void replicator_brain_wait_sync_cancel(struct replicator_sync_waiter **waiter);
 void replicator_brain_remove_user(struct replicator_brain *brain,
 				  struct replicator_user **user);
 
-/* Returns TRUE if server_id is known to be the server this one syncs the
-   user with: the replica of this server's last sync of the user answered
-   a hand-over with that id. Only then is a dsync state handed over by
-   server_id the pair's. */
-bool replicator_brain_is_users_replica(struct replicator_brain *brain,
-				       const struct replicator_user *user,
-				       const char *server_id);
+/* Returns the replica (as mail_replica names it) if server_id is known to
+   be the server this one syncs the user with: the replica of this server's
+   last sync of the user (before the first one: the global mail_replica)
+   answered a hand-over with that id. Only then is a dsync state handed
+   over by server_id the pair's. Returns NULL otherwise. */
+const char *
+replicator_brain_users_replica(struct replicator_brain *brain,
+			       const struct replicator_user *user,
+			       const char *server_id);
 
 /* A peer's dsync of the user is about to run here (INCOMING). Returns 0
    and holds the user: no sync of ours starts until every incoming dsync

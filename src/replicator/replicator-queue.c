@@ -569,7 +569,8 @@ void replicator_queue_state_stale_ignore(
 
 bool replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
-				  bool full_sync, const char *state)
+				  const char *replica, bool full_sync,
+				  const char *state)
 {
 	if (user->popped)
 		return FALSE;
@@ -587,10 +588,8 @@ bool replicator_queue_peer_synced(struct replicator_queue *queue,
 	user->failure_count = 0;
 	user->retry_secs = 0;
 	i_free(user->last_error);
-	if (state[0] != '\0') {
-		i_free(user->state);
-		user->state = i_strdup(state);
-	}
+	if (state[0] != '\0')
+		replicator_user_set_state(user, replica, state);
 	replicator_queue_reposition(queue, user);
 	return TRUE;
 }

@@ -209,11 +209,12 @@ void replicator_queue_state_stale_ignore(struct replicator_queue *queue,
 					 struct replicator_user *user);
 
 /* The replica synced the user ("f": fully) and handed over the new dsync
-   state ("" if none). A user being synced now keeps the state its own
-   sync is about to produce: returns FALSE then. */
+   state ("" if none), which belongs to replica. A user being synced now
+   keeps the state its own sync is about to produce: returns FALSE then. */
 bool replicator_queue_peer_synced(struct replicator_queue *queue,
 				  struct replicator_user *user,
-				  bool full_sync, const char *state);
+				  const char *replica, bool full_sync,
+				  const char *state);
 
 /* Returns secs +-20 %, so that things failing together don't retry
    together. */

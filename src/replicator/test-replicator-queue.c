@@ -234,9 +234,12 @@ static void test_replicator_queue_peer_synced(void)
 	ioloop_time = NOW;
 	queue = replicator_queue_init(FULL_SYNC_INTERVAL);
 	user = replicator_queue_get(queue, "user");
-	test_assert(replicator_queue_peer_synced(queue, user, TRUE,
+	test_assert(replicator_queue_peer_synced(queue, user, "tcp:r", TRUE,
 						 "peerstate"));
 	test_assert_strcmp(user->state, "peerstate");
+	/* the state belongs to the replica now, even before our first
+	   sync */
+	test_assert_strcmp(user->replica, "tcp:r");
 	test_assert(user->last_full_sync == NOW);
 	test_assert(user->last_successful_sync == NOW);
 	/* nothing due: the peer just synced everything */
@@ -244,15 +247,16 @@ static void test_replicator_queue_peer_synced(void)
 
 	/* a pending change stays pending */
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
-	test_assert(replicator_queue_peer_synced(queue, user, FALSE, ""));
+	test_assert(replicator_queue_peer_synced(queue, user, "tcp:r", FALSE,
+						 ""));
 	test_assert_strcmp(user->state, "peerstate");
 	test_assert(user->priority == REPLICATION_PRIORITY_LOW);
 
 	/* a running sync keeps its own coming state */
 	user = test_pop(queue);
 	test_assert(user != NULL);
-	test_assert(!replicator_queue_peer_synced(queue, user, FALSE,
-						  "other"));
+	test_assert(!replicator_queue_peer_synced(queue, user, "tcp:r",
+						  FALSE, "other"));
 	test_assert_strcmp(user->state, "peerstate");
 	replicator_queue_push(queue, user);
 	replicator_queue_deinit(&queue);
@@ -496,7 +500,8 @@ static void test_replicator_queue_stale_state(void)
 	test_assert_ucmp(user->delegate_count, ==, 1);
 	user->delegated = TRUE;
 	/* the replica's hand-over: synced from here at once */
-	test_assert(replicator_queue_peer_synced(queue, user, FALSE, "peer"));
+	test_assert(replicator_queue_peer_synced(queue, user, "tcp:r", FALSE,
+						 "peer"));
 	test_assert_ucmp(user->delegate_count, ==, 0);
 	test_assert(!user->state_stale);
 	test_assert(!user->delegated);
