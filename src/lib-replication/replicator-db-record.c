@@ -19,6 +19,10 @@ void replicator_db_record_append(string_t *dest,
 	str_append_tabescaped(dest, rec->state == NULL ? "" : rec->state);
 	str_printfa(dest, "\t%lld\t", (long long)rec->last_successful_sync);
 	str_append_tabescaped(dest, rec->replica == NULL ? "" : rec->replica);
+	/* only when set: a file without stale users stays readable by
+	   versions that don't know the field */
+	if (rec->state_stale)
+		str_append(dest, "\t1");
 	str_append_c(dest, '\n');
 }
 
@@ -29,8 +33,8 @@ int replicator_db_record_parse(const char *const *args,
 	unsigned int count = str_array_length(args), prio;
 
 	i_zero(rec_r);
-	if (count < 7 || count > 9) {
-		*error_r = t_strdup_printf("Expected 7 to 9 fields, got %u",
+	if (count < 7 || count > 10) {
+		*error_r = t_strdup_printf("Expected 7 to 10 fields, got %u",
 					   count);
 		return -1;
 	}
@@ -54,11 +58,15 @@ int replicator_db_record_parse(const char *const *args,
 				   &rec_r->last_sync_failed, error_r) < 0)
 		return -1;
 	rec_r->state = args[6];
-	rec_r->replica = count == 9 ? args[8] : "";
+	rec_r->replica = count >= 9 ? args[8] : "";
 	if (count >= 8 &&
 	    replication_timestamp_parse(args[7], "last successful sync",
 					&rec_r->last_successful_sync,
 					error_r) < 0)
+		return -1;
+	if (count >= 10 &&
+	    replication_bool_parse(args[9], "state stale flag",
+				   &rec_r->state_stale, error_r) < 0)
 		return -1;
 	return 0;
 }

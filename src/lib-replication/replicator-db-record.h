@@ -4,12 +4,15 @@
 #include "replication-common.h"
 
 /* One user's line in the replicator state file: Dovecot 2.3's
-   replicator.db format (fields tab-escaped) plus the replica:
+   replicator.db format (fields tab-escaped) plus the replica and whether
+   the state is stale:
    <username> <priority 0-3> <last update> <last fast sync> <last full sync>
-   <last sync failed: 0|1> <dsync state> [<last successful sync> [<replica>]]
+   <last sync failed: 0|1> <dsync state> [<last successful sync> [<replica>
+   [<state stale: 0|1>]]]
    Times are UNIX timestamps, 0 for never. Older 2.3 files lack the last
-   two fields, 2.3 files the replica; they are read as 0 and "". 2.3 reads
-   our lines too: it ignores the fields it doesn't know. */
+   two fields, 2.3 files the last two; they are read as 0, "" and 0. The
+   last field is written only when it is 1. 2.3 reads our lines too: it
+   ignores the fields it doesn't know. */
 struct replicator_db_record {
 	const char *username;
 	enum replication_priority priority;
@@ -22,6 +25,9 @@ struct replicator_db_record {
 	const char *state;
 	/* the replica the state belongs to, "" if unknown */
 	const char *replica;
+	/* the replica may have synced the user since the state was made:
+	   the replica's is newer */
+	bool state_stale;
 };
 
 /* Append the record as one line (with LF). */

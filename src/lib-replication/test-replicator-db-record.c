@@ -31,6 +31,11 @@ static void test_replicator_db_record_valid(void)
 		"u\t0\t1\t2\t3\t0\tst\t4\ttcp:replica:12345"),
 		&rec, &error) == 0);
 	test_assert_strcmp(rec.replica, "tcp:replica:12345");
+	test_assert(!rec.state_stale);
+	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
+		"u\t0\t1\t2\t3\t0\tst\t4\ttcp:replica:12345\t1"),
+		&rec, &error) == 0);
+	test_assert(rec.state_stale);
 
 	/* older 2.3 files have no last successful sync */
 	test_assert(replicator_db_record_parse(t_strsplit_tabescaped(
@@ -48,9 +53,10 @@ static void test_replicator_db_record_invalid(void)
 		const char *line;
 		const char *error;
 	} tests[] = {
-		{ "", "Expected 7 to 9 fields, got 0" },
+		{ "", "Expected 7 to 10 fields, got 0" },
 		{ "user\t0\t1\t2\t3\t0", "got 6" },
-		{ "user\t0\t1\t2\t3\t0\tstate\t4\tr\textra", "got 10" },
+		{ "user\t0\t1\t2\t3\t0\tstate\t4\tr\t0\textra", "got 11" },
+		{ "user\t0\t1\t2\t3\t0\tstate\t4\tr\tx", "Invalid state stale" },
 		{ "\t0\t1\t2\t3\t0\tstate", "Empty username" },
 		{ "user\t4\t1\t2\t3\t0\tstate", "Invalid priority" },
 		{ "user\tlow\t1\t2\t3\t0\tstate", "Invalid priority" },
@@ -83,7 +89,7 @@ static void test_replicator_db_record_roundtrip(void)
 		  .last_update = 10, .last_fast_sync = 9,
 		  .last_full_sync = 8, .last_successful_sync = 7,
 		  .last_sync_failed = TRUE, .state = "c3RhdGU=",
-		  .replica = "tcp:10.0.0.1:12345" },
+		  .replica = "tcp:10.0.0.1:12345", .state_stale = TRUE },
 		{ .username = "tab\there\nlf\001esc",
 		  .priority = REPLICATION_PRIORITY_NONE, .state = "",
 		  .replica = "" },
@@ -99,6 +105,9 @@ static void test_replicator_db_record_roundtrip(void)
 		replicator_db_record_append(str, &recs[i]);
 		test_assert_idx(strchr(str_c(str), '\n') ==
 				str_c(str) + str_len(str) - 1, i);
+		/* the stale flag only when set */
+		test_assert_idx(str_array_length(t_strsplit(str_c(str), "\t")) ==
+				(recs[i].state_stale ? 10U : 9U), i);
 		str_truncate(str, str_len(str) - 1);
 		test_assert_idx(replicator_db_record_parse(
 			t_strsplit_tabescaped(str_c(str)), &rec,
@@ -114,6 +123,7 @@ static void test_replicator_db_record_roundtrip(void)
 				recs[i].last_sync_failed, i);
 		test_assert_strcmp_idx(rec.state, recs[i].state, i);
 		test_assert_strcmp_idx(rec.replica, recs[i].replica, i);
+		test_assert_idx(rec.state_stale == recs[i].state_stale, i);
 	}
 	test_end();
 }

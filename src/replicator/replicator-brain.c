@@ -995,13 +995,18 @@ replicator_brain_users_replica(struct replicator_brain *brain,
 	return replica->name;
 }
 
-static void replicator_hold_free(struct replicator_hold *hold)
+/* End the hold; stale: the replica's state wasn't handed over. */
+static void replicator_hold_free(struct replicator_hold *hold, bool stale)
 {
 	struct replicator_brain *brain = hold->brain;
 	struct replicator_user *user;
 
 	hash_table_remove(brain->holds, hold->username);
 	user = replicator_queue_lookup(brain->queue, hold->username);
+	if (user != NULL) {
+		replicator_queue_hold_ended(brain->queue, user, stale);
+		replicator_brain_set_dirty(brain);
+	}
 	if (user != NULL && !user->popped && !user->delegated &&
 	    user->not_before > ioloop_time) {
 		/* it may have been postponed for the hold */
@@ -1014,17 +1019,12 @@ static void replicator_hold_free(struct replicator_hold *hold)
 
 static void replicator_hold_handover_timeout(struct replicator_hold *hold)
 {
-	struct replicator_user *user;
-
 	/* a manual doveadm sync hands over nothing either */
 	e_info(hold->brain->event, "%s: No state was handed over in %u s "
 	       "after an incoming dsync (a manual sync, or the peer's "
 	       "hand-over failed): the peer is asked to sync the user "
 	       "first", hold->username, REPLICATOR_BRAIN_HANDOVER_WAIT_SECS);
-	user = replicator_queue_lookup(hold->brain->queue, hold->username);
-	if (user != NULL)
-		replicator_queue_state_stale(hold->brain->queue, user);
-	replicator_hold_free(hold);
+	replicator_hold_free(hold, TRUE);
 }
 
 static void replicator_hold_max_timeout(struct replicator_hold *hold)
@@ -1033,7 +1033,7 @@ static void replicator_hold_max_timeout(struct replicator_hold *hold)
 		  "hasn't ended in %u s (replication_dsync_timeout): syncing "
 		  "the user from here again", hold->username,
 		  hold->brain->set.set->replication_dsync_timeout);
-	replicator_hold_free(hold);
+	replicator_hold_free(hold, FALSE);
 }
 
 int replicator_brain_incoming_begin(struct replicator_brain *brain,
@@ -1059,8 +1059,14 @@ int replicator_brain_incoming_begin(struct replicator_brain *brain,
 		hold->username = i_strdup(username);
 		hash_table_insert(brain->holds, hold->username, hold);
 	}
-	if (user != NULL)
+	if (user != NULL) {
 		replicator_queue_incoming(brain->queue, user);
+		/* the state is stale until the hand-over: saved before the
+		   dsync may go on, or a restart meanwhile would forget it */
+		replicator_brain_set_dirty(brain);
+		if (brain->set.state_write_callback != NULL)
+			brain->set.state_write_callback(brain->set.context);
+	}
 	hold->count++;
 	hold->handed_over = FALSE;
 	timeout_remove(&hold->to);
@@ -1087,7 +1093,7 @@ void replicator_brain_incoming_end(struct replicator_brain *brain,
 	if (--hold->count > 0)
 		return;
 	if (hold->handed_over) {
-		replicator_hold_free(hold);
+		replicator_hold_free(hold, FALSE);
 		return;
 	}
 	timeout_remove(&hold->to);
@@ -1104,7 +1110,7 @@ void replicator_brain_handed_over(struct replicator_brain *brain,
 	if (hold == NULL)
 		return;
 	if (hold->count == 0)
-		replicator_hold_free(hold);
+		replicator_hold_free(hold, FALSE);
 	else
 		hold->handed_over = TRUE;
 }

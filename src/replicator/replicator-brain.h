@@ -27,8 +27,9 @@ struct replicator_brain_settings {
 	   replicator_brain_state_saved()) */
 	void (*state_dirty_callback)(void *context);
 	/* called when a sync has finished, before its state is handed over
-	   to the replica: the state must be written now, or a crash would
-	   leave this side with an older state than the replica's */
+	   to the replica, and when an incoming dsync starts, before it may
+	   go on: the state must be written now, or a crash would leave this
+	   side with an older state than the replica's, not known as such */
 	void (*state_write_callback)(void *context);
 	void *context;
 };

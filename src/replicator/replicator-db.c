@@ -92,6 +92,7 @@ replicator_db_user_record(const struct replicator_user *user,
 	rec_r->last_sync_failed = user->last_sync_failed;
 	rec_r->state = user->state;
 	rec_r->replica = user->replica;
+	rec_r->state_stale = user->state_stale || user->awaiting_handover;
 }
 
 static int replicator_db_fsync_dir(const char *path, const char **error_r)

@@ -378,8 +378,11 @@ replicator_user_set_state(struct replicator_user *user, const char *replica,
 }
 
 /* The user's state is as new as the replica's again. */
-static void replicator_user_state_fresh(struct replicator_user *user)
+static void replicator_user_state_fresh(struct replicator_queue *queue,
+					struct replicator_user *user)
 {
+	if (user->state_stale)
+		replicator_queue_dirty(queue, user->username);
 	user->state_stale = FALSE;
 	user->delegated = FALSE;
 	user->delegate_count = 0;
@@ -428,7 +431,7 @@ void replicator_queue_sync_finished(struct replicator_queue *queue,
 		user->busy_count = 0;
 	switch (result) {
 	case REPLICATOR_SYNC_RESULT_OK:
-		replicator_user_state_fresh(user);
+		replicator_user_state_fresh(queue, user);
 		replicator_user_set_state(user, replica, state);
 		if (user->sync_full) {
 			user->last_full_sync = user->sync_started;
@@ -525,16 +528,23 @@ void replicator_queue_import(struct replicator_queue *queue,
 		rec->last_update;
 	replicator_user_set_state(user, rec->replica[0] == '\0' ? NULL :
 				  rec->replica, rec->state);
+	user->state_stale = rec->state_stale;
 	replicator_queue_reposition(queue, user);
 }
 
-void replicator_queue_state_stale(struct replicator_queue *queue ATTR_UNUSED,
-				  struct replicator_user *user)
+void replicator_queue_hold_ended(struct replicator_queue *queue,
+				 struct replicator_user *user, bool stale)
 {
-	if (user->popped) {
-		/* its own sync's state comes next */
+	if (user->awaiting_handover) {
+		replicator_queue_dirty(queue, user->username);
+		user->awaiting_handover = FALSE;
+	}
+	if (!stale || user->popped) {
+		/* a popped user: its own sync's state comes next */
 		return;
 	}
+	if (!user->state_stale)
+		replicator_queue_dirty(queue, user->username);
 	user->state_stale = TRUE;
 }
 
@@ -549,22 +559,25 @@ void replicator_queue_sync_delegated(
 	user->not_before = ioloop_time + wait_secs;
 }
 
-void replicator_queue_incoming(struct replicator_queue *queue ATTR_UNUSED,
+void replicator_queue_incoming(struct replicator_queue *queue,
 			       struct replicator_user *user)
 {
+	if (!user->awaiting_handover) {
+		replicator_queue_dirty(queue, user->username);
+		user->awaiting_handover = TRUE;
+	}
 	if (!user->delegated)
 		return;
 	user->delegated = FALSE;
 	user->delegate_count++;
 }
 
-void replicator_queue_state_stale_ignore(
-	struct replicator_queue *queue ATTR_UNUSED,
-	struct replicator_user *user)
+void replicator_queue_state_stale_ignore(struct replicator_queue *queue,
+					 struct replicator_user *user)
 {
 	i_assert(user->popped);
 
-	replicator_user_state_fresh(user);
+	replicator_user_state_fresh(queue, user);
 }
 
 bool replicator_queue_peer_synced(struct replicator_queue *queue,
@@ -579,7 +592,7 @@ bool replicator_queue_peer_synced(struct replicator_queue *queue,
 		/* what changed here meanwhile is synced from here at once */
 		user->not_before = 0;
 	}
-	replicator_user_state_fresh(user);
+	replicator_user_state_fresh(queue, user);
 	user->last_fast_sync = ioloop_time;
 	if (full_sync)
 		user->last_full_sync = ioloop_time;

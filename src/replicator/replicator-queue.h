@@ -101,8 +101,12 @@ struct replicator_user {
 	/* while popped: the running sync is a full one */
 	bool sync_full:1;
 	/* the replica synced the user here but handed no state over: ours
-	   is older than the replica's (not saved: lost with a restart) */
+	   is older than the replica's */
 	bool state_stale:1;
+	/* an incoming dsync of the replica's started, and its hand-over
+	   hasn't come yet: saved as state_stale, since a restart loses the
+	   hold that waits for it */
+	bool awaiting_handover:1;
 	/* state_stale: the replica was asked to sync the user itself, and
 	   hasn't started to */
 	bool delegated:1;
@@ -189,9 +193,10 @@ void replicator_queue_import(struct replicator_queue *queue,
 			     struct replicator_user *user,
 			     const struct replicator_db_record *rec);
 
-/* The replica synced the user but handed no state over. */
-void replicator_queue_state_stale(struct replicator_queue *queue,
-				  struct replicator_user *user);
+/* The hold of an incoming dsync of the user has ended: the replica handed
+   its state over, or (stale) it didn't in time. */
+void replicator_queue_hold_ended(struct replicator_queue *queue,
+				 struct replicator_user *user, bool stale);
 /* The popped user's state is stale and the replica took the request to
    sync the user itself: it isn't synced from here before the replica has
    handed its state over, or wait_secs have passed. The user hasn't
@@ -200,7 +205,8 @@ void replicator_queue_sync_delegated(struct replicator_queue *queue,
 				     struct replicator_user *user,
 				     unsigned int wait_secs);
 /* An incoming dsync of the user starts: if the replica was asked to sync
-   it, it does; the user waits for the hold now. */
+   it, it does; the user waits for the hold now, and is saved as stale
+   until the hold ends. */
 void replicator_queue_incoming(struct replicator_queue *queue,
 			       struct replicator_user *user);
 /* The popped user is synced from here although its state is stale: the

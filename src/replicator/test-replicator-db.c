@@ -43,6 +43,8 @@ static void test_replicator_db_roundtrip(void)
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_HIGH);
 	user = replicator_queue_get(queue, "failed");
 	user->last_sync_failed = TRUE;
+	/* an incoming dsync's hand-over is awaited: saved as stale */
+	replicator_queue_incoming(queue, user);
 	test_assert(replicator_db_export(queue, path, &error) == 0);
 	test_assert(access(t_strconcat(path, ".tmp", NULL), F_OK) < 0);
 
@@ -62,10 +64,12 @@ static void test_replicator_db_roundtrip(void)
 		test_assert(user2->last_successful_sync ==
 			    user->last_successful_sync);
 		test_assert(!user2->last_sync_failed);
+		test_assert(!user2->state_stale);
 	}
 	user2 = replicator_queue_lookup(queue2, "failed");
 	test_assert(user2 != NULL && user2->last_sync_failed &&
-		    user2->state == NULL && user2->replica == NULL);
+		    user2->state == NULL && user2->replica == NULL &&
+		    user2->state_stale && !user2->awaiting_handover);
 	replicator_queue_deinit(&queue2);
 
 	/* a user being synced is saved with the priority its sync started

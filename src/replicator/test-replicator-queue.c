@@ -478,10 +478,19 @@ static void test_replicator_queue_stale_state(void)
 	replicator_queue_update(queue, user, REPLICATION_PRIORITY_LOW);
 	user = test_pop(queue);
 	test_assert(user != NULL);
-	replicator_queue_state_stale(queue, user);
+	replicator_queue_hold_ended(queue, user, TRUE);
 	test_assert(!user->state_stale);
 	replicator_queue_push(queue, user);
-	replicator_queue_state_stale(queue, user);
+	/* an incoming dsync's hold: saved as stale until it ends */
+	replicator_queue_incoming(queue, user);
+	test_assert(user->awaiting_handover);
+	test_assert(!user->state_stale);
+	replicator_queue_hold_ended(queue, user, FALSE);
+	test_assert(!user->awaiting_handover);
+	test_assert(!user->state_stale);
+	replicator_queue_incoming(queue, user);
+	replicator_queue_hold_ended(queue, user, TRUE);
+	test_assert(!user->awaiting_handover);
 	test_assert(user->state_stale);
 
 	/* delegated: not synced from here meanwhile, the change stays */
@@ -508,7 +517,7 @@ static void test_replicator_queue_stale_state(void)
 	test_assert(replicator_queue_want_sync_now(queue, &next_secs));
 
 	/* the replica didn't sync it: from here after all */
-	replicator_queue_state_stale(queue, user);
+	replicator_queue_hold_ended(queue, user, TRUE);
 	user = test_pop(queue);
 	replicator_queue_sync_delegated(queue, user, 30);
 	replicator_queue_push(queue, user);

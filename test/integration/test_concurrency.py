@@ -9,6 +9,7 @@ incoming dsync away while it syncs the user itself."""
 import fcntl
 import os
 import re
+import signal
 import socket
 import threading
 
@@ -26,7 +27,8 @@ class Forwarder:
     """TCP forwarder to a port. While running is clear, it accepts
     connections but connects them onward only when it is set again; while
     notify_gate is clear, a connection that carries a hand-over
-    ("replicator notify") waits before it goes on; while dsyncs_left is
+    ("replicator notify") waits before it goes on (or is cut then, if
+    cut_held_notify is set); while dsyncs_left is
     not None, that many more dsyncs go through, and the later ones are
     cut."""
 
@@ -40,6 +42,7 @@ class Forwarder:
         self.running.set()
         self.notify_gate = threading.Event()
         self.notify_gate.set()
+        self.cut_held_notify = False
         self.dsyncs_left = None
         self.cut = 0
         self.accepted = 0
@@ -71,6 +74,9 @@ class Forwarder:
                         if not self.notify_gate.is_set():
                             self.held += 1
                             self.notify_gate.wait()
+                            if self.cut_held_notify:
+                                self.cut += 1
+                                break
                     elif b"dsync-server" in seen:
                         gated = False
                         if self.dsyncs_left == 0:
@@ -138,6 +144,7 @@ class ForwardedPairTestCase(PairTestCase):
     def tearDown(self):
         self.fwd.running.set()
         self.fwd.notify_gate.set()
+        self.fwd.cut_held_notify = False
         self.fwd.dsyncs_left = None
         for inst in (self.a, self.b):
             self.assertEqual(crash_lines(inst, self.log_start[inst.name]),
@@ -352,6 +359,43 @@ class ConcurrencyTest(ForwardedPairTestCase):
         wait_equal(self.a, self.b, "userb")
         self.assertNotIn("st-1", subjects(self.a, "userb"))
 
+
+    def test_restart_while_awaiting_a_hand_over_keeps_the_state_stale(self):
+        """A restart of a's replicator while it waits for b's hand-over
+        ends the wait, and here the hand-over is lost too. a saved its
+        state as stale when b's dsync began, so it asks b to sync the
+        user instead of syncing from that state, which would bring back
+        the mail b's sync copied here and a expunged since."""
+        wait_equal(self.a, self.b, "userb")
+        self.fwd.notify_gate.clear()
+        self.fwd.cut_held_notify = True
+        held, cut = self.fwd.held, self.fwd.cut
+        try:
+            self.b.lmtp_deliver("userb", "rs-1")
+            wait_until("rs-1 on a", lambda: "rs-1" in
+                       subjects(self.a, "userb"), timeout=30)
+            wait_until("b's hand-over held", lambda: self.fwd.held > held,
+                       timeout=30)
+            old = wait_until("a's replicator", lambda:
+                             self.a.service_pids("replicator"))[0]
+            os.kill(old, signal.SIGKILL)
+            wait_until("a's replicator restarted", lambda: [
+                p for p in self.a.service_pids("replicator") if p != old])
+            wait_until("a's replicator answers", lambda: self.a.doveadm(
+                "replicator", "status", check=False).returncode == 0)
+        finally:
+            self.fwd.notify_gate.set()
+        wait_until("b's hand-over cut", lambda: self.fwd.cut > cut,
+                   timeout=30)
+        self.fwd.cut_held_notify = False
+        self.a.doveadm("expunge", "-u", "userb", "mailbox", "INBOX",
+                       "header", "Subject", "rs-1")
+        wait_until("a asks b", lambda: "userb: Asking the replica to "
+                   "sync the user" in self.log_since(self.a), timeout=30)
+        wait_until("rs-1 expunged on b", lambda: "rs-1" not in
+                   subjects(self.b, "userb"), timeout=60)
+        wait_equal(self.a, self.b, "userb")
+        self.assertNotIn("rs-1", subjects(self.a, "userb"))
 
     def test_failed_full_sync_leaves_the_peer_the_new_state(self):
         """A full sync starts with an incremental one, whose state is
