@@ -269,6 +269,17 @@ static void replication_mailbox_create(struct mailbox *box)
    checked that the deletion may go on (the mailbox empty, if it had to
    be, and no new mail since its expunge), so a deletion that fails
    leaves no record behind. */
+/* Forget the open change log, so that the next record opens it again.
+   mailbox_log keeps its file open for up to a minute: once another
+   process has rotated it, this one's records go to the rotated file, and
+   after the next rotation nowhere (each rotation replaces the old
+   file). Long-lived IMAP sessions lost deletions that way. */
+static void replication_list_reopen_changelog(struct mailbox_list *list)
+{
+	if (list->changelog != NULL)
+		mailbox_log_free(&list->changelog);
+}
+
 static void *replication_mailbox_delete_begin(struct mailbox *box)
 {
 	struct replication_mailbox_list *rlist =
@@ -303,12 +314,24 @@ replication_list_delete_mailbox(struct mailbox_list *list, const char *name)
 	struct replication_mailbox_list *rlist =
 		REPLICATION_LIST_CONTEXT_REQUIRE(list);
 
+	replication_list_reopen_changelog(list);
 	if (rlist->deleting_box != NULL &&
 	    strcmp(rlist->deleting_box->name, name) == 0) {
 		mailbox_list_add_change(list, MAILBOX_LOG_RECORD_DELETE_MAILBOX,
 					rlist->deleting_guid);
 	}
 	return rlist->module_ctx.super.delete_mailbox(list, name);
+}
+
+static int
+replication_list_set_subscribed(struct mailbox_list *list, const char *name,
+				bool set)
+{
+	struct replication_mailbox_list *rlist =
+		REPLICATION_LIST_CONTEXT_REQUIRE(list);
+
+	replication_list_reopen_changelog(list);
+	return rlist->module_ctx.super.set_subscribed(list, name, set);
 }
 
 static int
@@ -319,6 +342,7 @@ replication_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 
 	/* as Dovecot records it: by the new name's hash */
 	mailbox_name_get_sha128(dest->vname, name_sha);
+	replication_list_reopen_changelog(src->list);
 	mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
 				name_sha);
 	return rbox->super.rename_box(src, dest);
@@ -430,6 +454,7 @@ static void replication_mailbox_list_created(struct mailbox_list *list)
 	rlist->module_ctx.super = *v;
 	list->vlast = &rlist->module_ctx.super;
 	v->delete_mailbox = replication_list_delete_mailbox;
+	v->set_subscribed = replication_list_set_subscribed;
 	MODULE_CONTEXT_SET(list, replication_mailbox_list_module, rlist);
 }
 

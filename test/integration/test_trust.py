@@ -296,6 +296,61 @@ class TrustTest(PairTestCase):
             self.assertIn("znew", boxes, inst.name)
             self.assertNotIn("aold", boxes, inst.name)
 
+    def changelog_deletes(self, inst, guid):
+        """The DELETE records of the mailbox GUID in the user's change
+        log (both files)."""
+        base = os.path.join(inst.dir, "home", "usera", "mail",
+                            "dovecot.mailbox.log")
+        count = 0
+        for path in (base + ".2", base):
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            count += sum(1 for i in range(0, len(data) - 23, 24)
+                         if data[i] == 1 and data[i + 4:i + 20].hex() == guid)
+        return count
+
+    def test_folder_deleted_by_a_long_session_stays_deleted(self):
+        """Dovecot keeps the change log open for up to a minute: after
+        another process rotated it, a long IMAP session's DELETE record
+        went to the rotated file, and with the next rotation nowhere; the
+        peer's copy then came back."""
+        self.a.doveadm("mailbox", "create", "-u", "usera", "longdel")
+        wait_until("longdel on b", lambda: "longdel" in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        guid = self.a.doveadm("mailbox", "status", "-u", "usera", "guid",
+                              "longdel").stdout.split("=")[1].strip()
+        changelog = os.path.join(self.a.dir, "home", "usera", "mail",
+                                 "dovecot.mailbox.log")
+        # the session's log stays open until the next full minute
+        wait_until("a minute with time left", lambda:
+                   time.localtime().tm_sec < 40, timeout=30, interval=0.2)
+        minute = int(time.time() // 60)
+        imap = self.a.imap("usera")
+        try:
+            imap.subscribe("longdel")
+            # fill the log up to its rotation size: the next record of
+            # another process rotates it, the one after starts a new one
+            with open(changelog, "ab") as f:
+                f.write((b"\x04" + b"\x00" * 23) * 171)
+            self.a.doveadm("mailbox", "subscribe", "-u", "usera", "INBOX")
+            self.a.doveadm("mailbox", "unsubscribe", "-u", "usera", "INBOX")
+            self.assertEqual(imap.delete("longdel")[0], "OK")
+        finally:
+            imap.logout()
+        self.assertEqual(int(time.time() // 60), minute,
+                         "the session's log was reopened meanwhile")
+        self.assertGreater(self.changelog_deletes(self.a, guid), 0)
+        self.sync_and_wait(self.a, "usera")
+        self.sync_and_wait(self.b, "usera")
+        wait_equal(self.a, self.b, "usera")
+        for inst in (self.a, self.b):
+            self.assertNotIn("longdel", self.mailboxes(inst, "usera"),
+                             inst.name)
+
     def with_black_hole(self, fn):
         """Run fn(hole) while b's doveadm port accepts and never answers,
         then bring the real b back."""
