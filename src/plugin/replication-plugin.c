@@ -286,7 +286,9 @@ static void *replication_mailbox_delete_begin(struct mailbox *box)
 		REPLICATION_LIST_CONTEXT(box->list);
 	struct mailbox_metadata metadata;
 
-	if (rlist == NULL || !box->opened ||
+	/* not INBOX: some layouts can't delete it, which they find only in
+	   delete_mailbox() */
+	if (rlist == NULL || !box->opened || box->inbox_any ||
 	    mailbox_get_metadata(box, MAILBOX_METADATA_GUID, &metadata) < 0)
 		return NULL;
 	rlist->deleting_box = box;
@@ -338,13 +340,22 @@ static int
 replication_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 {
 	union mailbox_module_context *rbox = REPLICATION_CONTEXT_REQUIRE(src);
+	enum mailbox_existence src_existence, dest_existence;
 	guid_128_t name_sha;
 
-	/* as Dovecot records it: by the new name's hash */
-	mailbox_name_get_sha128(dest->vname, name_sha);
-	replication_list_reopen_changelog(src->list);
-	mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
-				name_sha);
+	/* not for a rename that is going to fail (dest's list is locked
+	   now): the record would stamp a mailbox already under the new
+	   name as just renamed, and win a name conflict for it */
+	if (mailbox_exists(src, FALSE, &src_existence) == 0 &&
+	    src_existence != MAILBOX_EXISTENCE_NONE &&
+	    mailbox_exists(dest, FALSE, &dest_existence) == 0 &&
+	    dest_existence == MAILBOX_EXISTENCE_NONE) {
+		/* as Dovecot records it: by the new name's hash */
+		mailbox_name_get_sha128(dest->vname, name_sha);
+		replication_list_reopen_changelog(src->list);
+		mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
+					name_sha);
+	}
 	return rbox->super.rename_box(src, dest);
 }
 

@@ -296,6 +296,38 @@ class TrustTest(PairTestCase):
             self.assertIn("znew", boxes, inst.name)
             self.assertNotIn("aold", boxes, inst.name)
 
+    def test_failed_rename_leaves_the_peers_rename_alone(self):
+        """A rename that fails (the new name exists) writes no rename
+        record: one would stamp the existing folder as renamed just now,
+        and dsync would undo the peer's older rename to that name."""
+        for box in ("keep2", "other2"):
+            self.a.doveadm("mailbox", "create", "-u", "usera", box)
+        wait_until("keep2 and other2 on b", lambda: {"keep2", "other2"} <=
+                   set(self.mailboxes(self.b, "usera")), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        # b's rename isn't synced before a's attempt
+        pid = self.replicator_pid(self.b)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            self.b.doveadm("mailbox", "rename", "-u", "usera", "keep2",
+                           "renamed2")
+            renamed = int(time.time())
+            # a later second: a record would win
+            wait_until("the next second", lambda: int(time.time()) >
+                       renamed, timeout=5)
+            res = self.a.doveadm("mailbox", "rename", "-u", "usera",
+                                 "other2", "keep2", check=False)
+            self.assertIn("already exists", res.stderr)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.sync_and_wait(self.b, "usera")
+        self.sync_and_wait(self.a, "usera")
+        wait_equal(self.a, self.b, "usera")
+        for inst in (self.a, self.b):
+            boxes = self.mailboxes(inst, "usera")
+            self.assertIn("renamed2", boxes, inst.name)
+            self.assertNotIn("keep2", boxes, inst.name)
+
     def changelog_deletes(self, inst, guid):
         """The DELETE records of the mailbox GUID in the user's change
         log (both files)."""
