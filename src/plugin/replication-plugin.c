@@ -321,6 +321,9 @@ replication_list_delete_mailbox(struct mailbox_list *list, const char *name)
 	    strcmp(rlist->deleting_box->name, name) == 0) {
 		mailbox_list_add_change(list, MAILBOX_LOG_RECORD_DELETE_MAILBOX,
 					rlist->deleting_guid);
+		/* Dovecot's record comes after the deletion: if ours rotated
+		   the log, the file kept open is the rotated one */
+		replication_list_reopen_changelog(list);
 	}
 	return rlist->module_ctx.super.delete_mailbox(list, name);
 }
@@ -356,6 +359,8 @@ replication_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 		mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
 					name_sha);
 	}
+	/* Dovecot's record comes after the rename */
+	replication_list_reopen_changelog(src->list);
 	return rbox->super.rename_box(src, dest);
 }
 

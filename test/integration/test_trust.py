@@ -14,7 +14,7 @@ import time
 import unittest
 
 from harness import (Instance, PairTestCase, run, wait_until, wait_equal,
-                     state_records, state_mtime)
+                     state_records, state_mtime, ensure_mail_user)
 
 ROOT = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                     "dovecot-replication-trust")
@@ -381,6 +381,62 @@ class TrustTest(PairTestCase):
         wait_equal(self.a, self.b, "usera")
         for inst in (self.a, self.b):
             self.assertNotIn("longdel", self.mailboxes(inst, "usera"),
+                             inst.name)
+
+    def test_delete_whose_record_rotates_the_log_stays_deleted(self):
+        """The plugin's own DELETE record may be the one that rotates the
+        change log; Dovecot's record, written after the deletion, went
+        through the rotated file and rotated another process's new log
+        over it, losing both. strace holds the IMAP session's deletion
+        while another process writes a record."""
+        self.a.doveadm("mailbox", "create", "-u", "usera", "rotdel")
+        wait_until("rotdel on b", lambda: "rotdel" in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+        guid = self.a.doveadm("mailbox", "status", "-u", "usera", "guid",
+                              "rotdel").stdout.split("=")[1].strip()
+        changelog = os.path.join(self.a.dir, "home", "usera", "mail",
+                                 "dovecot.mailbox.log")
+        imap = self.a.imap("usera")
+        imap.select("INBOX")
+        pid = max(self.a.service_pids("imap"))
+        tracer = None
+        try:
+            # a new log, filled up to just below its rotation size
+            self.a.doveadm("mailbox", "subscribe", "-u", "usera", "INBOX")
+            if os.path.exists(changelog):
+                os.rename(changelog, changelog + ".2")
+            with open(changelog, "wb") as f:
+                f.write((b"\x04" + b"\x00" * 23) * 170)
+            os.chown(changelog, *ensure_mail_user())
+            tracer = subprocess.Popen(
+                ["strace", "-qq", "-o", "/dev/null", "-p", str(pid),
+                 "-e", "trace=rmdir",
+                 "-e", "inject=rmdir:delay_enter=4000000:when=1"])
+            wait_until("strace attached", lambda: re.search(
+                r"TracerPid:\s+[1-9]", open(f"/proc/{pid}/status").read()))
+            result = {}
+            thread = threading.Thread(target=lambda: result.update(
+                r=imap.delete("rotdel")))
+            thread.start()
+            # the plugin's record rotated the log: the deletion is held
+            wait_until("the log rotated by the plugin's record", lambda:
+                       not os.path.exists(changelog) and
+                       self.changelog_deletes(self.a, guid) == 1)
+            self.a.doveadm("mailbox", "unsubscribe", "-u", "usera", "INBOX")
+            thread.join(30)
+            self.assertEqual(result["r"][0], "OK")
+        finally:
+            if tracer is not None:
+                tracer.terminate()
+                tracer.wait(10)
+            imap.logout()
+        self.assertGreater(self.changelog_deletes(self.a, guid), 0)
+        self.sync_and_wait(self.a, "usera")
+        self.sync_and_wait(self.b, "usera")
+        wait_equal(self.a, self.b, "usera")
+        for inst in (self.a, self.b):
+            self.assertNotIn("rotdel", self.mailboxes(inst, "usera"),
                              inst.name)
 
     def with_black_hole(self, fn):
