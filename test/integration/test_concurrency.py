@@ -330,6 +330,16 @@ class ConcurrencyTest(ForwardedPairTestCase):
         wait_equal(self.a, self.b, "usera")
 
 
+    def deliver_handover_held(self, subject):
+        """Deliver to userb on b and wait until b's sync has copied it to
+        a and its hand-over is held (notify_gate cleared)."""
+        held = self.fwd.held
+        self.b.lmtp_deliver("userb", subject)
+        wait_until(f"{subject} on a", lambda: subject in
+                   subjects(self.a, "userb"), timeout=30)
+        wait_until("b's hand-over held", lambda: self.fwd.held > held,
+                   timeout=30)
+
     def test_stale_state_asks_the_peer_to_sync(self):
         """After an incoming dsync whose hand-over never came, a's state of
         the user is older than b's: a sync from it would take the mail
@@ -337,13 +347,8 @@ class ConcurrencyTest(ForwardedPairTestCase):
         it back. a asks b to sync the user instead."""
         wait_equal(self.a, self.b, "userb")
         self.fwd.notify_gate.clear()
-        held = self.fwd.held
         try:
-            self.b.lmtp_deliver("userb", "st-1")
-            wait_until("st-1 on a", lambda: "st-1" in
-                       subjects(self.a, "userb"), timeout=30)
-            wait_until("b's hand-over held", lambda: self.fwd.held > held,
-                       timeout=30)
+            self.deliver_handover_held("st-1")
             wait_until("a's wait for it ended", lambda: "userb: No state "
                        "was handed over" in self.log_since(self.a),
                        timeout=30)
@@ -369,13 +374,9 @@ class ConcurrencyTest(ForwardedPairTestCase):
         wait_equal(self.a, self.b, "userb")
         self.fwd.notify_gate.clear()
         self.fwd.cut_held_notify = True
-        held, cut = self.fwd.held, self.fwd.cut
+        cut = self.fwd.cut
         try:
-            self.b.lmtp_deliver("userb", "rs-1")
-            wait_until("rs-1 on a", lambda: "rs-1" in
-                       subjects(self.a, "userb"), timeout=30)
-            wait_until("b's hand-over held", lambda: self.fwd.held > held,
-                       timeout=30)
+            self.deliver_handover_held("rs-1")
             old = wait_until("a's replicator", lambda:
                              self.a.service_pids("replicator"))[0]
             os.kill(old, signal.SIGKILL)

@@ -170,6 +170,18 @@ class TrustTest(PairTestCase):
         return inst.doveadm("mailbox", "list", "-u",
                             user).stdout.split()
 
+    def replicated_folder(self, name, messages=0):
+        """Create the folder on a with that many messages, and wait until
+        b has it too."""
+        self.a.doveadm("mailbox", "create", "-u", "usera", name)
+        for i in range(messages):
+            subprocess.run(["doveadm", "-c", self.a.conf, "save", "-u",
+                            "usera", "-m", name], check=True, text=True,
+                           input=f"Subject: {name}{i}\n\nx\n")
+        wait_until(f"{name} on b", lambda: name in
+                   self.mailboxes(self.b, "usera"), timeout=30)
+        wait_equal(self.a, self.b, "usera")
+
     def test_folder_deleted_while_the_peer_syncs_stays_deleted(self):
         """Dovecot logs a deletion after the mailbox is gone: a dsync
         listing the mailboxes in between found neither, and created the
@@ -178,14 +190,7 @@ class TrustTest(PairTestCase):
         window."""
         if shutil.which("strace") is None:
             self.fail("strace is missing: run test/env/setup again")
-        self.a.doveadm("mailbox", "create", "-u", "usera", "doomed")
-        for i in range(2):
-            subprocess.run(["doveadm", "-c", self.a.conf, "save", "-u",
-                            "usera", "-m", "doomed"], check=True, text=True,
-                           input=f"Subject: doomed{i}\n\nx\n")
-        wait_until("doomed on b", lambda: "doomed" in
-                   self.mailboxes(self.b, "usera"), timeout=30)
-        wait_equal(self.a, self.b, "usera")
+        self.replicated_folder("doomed", 2)
         changelog = os.path.join(self.b.dir, "home", "usera", "mail",
                                  "dovecot.mailbox.log")
         delete = subprocess.Popen(
@@ -234,14 +239,7 @@ class TrustTest(PairTestCase):
         the deletion) logs no deletion: a sync while the folder is marked
         takes nothing from it. strace holds the writes to the folder's
         index log after the mark."""
-        self.a.doveadm("mailbox", "create", "-u", "usera", "keep")
-        for i in range(2):
-            subprocess.run(["doveadm", "-c", self.a.conf, "save", "-u",
-                            "usera", "-m", "keep"], check=True, text=True,
-                           input=f"Subject: keep{i}\n\nx\n")
-        wait_until("keep on b", lambda: "keep" in
-                   self.mailboxes(self.b, "usera"), timeout=30)
-        wait_equal(self.a, self.b, "usera")
+        self.replicated_folder("keep", 2)
         index_log = os.path.join(self.b.dir, "home", "usera", "mail",
                                  "mailboxes", "keep", "dbox-Mails",
                                  "dovecot.index.log")
@@ -270,10 +268,7 @@ class TrustTest(PairTestCase):
         """Dovecot logs a rename after it: a dsync in between took the
         new name for one without a timestamp, and the old name (sorting
         first) won the conflict, renaming it back for good."""
-        self.a.doveadm("mailbox", "create", "-u", "usera", "aold")
-        wait_until("aold on b", lambda: "aold" in
-                   self.mailboxes(self.b, "usera"), timeout=30)
-        wait_equal(self.a, self.b, "usera")
+        self.replicated_folder("aold")
         changelog = os.path.join(self.b.dir, "home", "usera", "mail",
                                  "dovecot.mailbox.log")
         rename = subprocess.Popen(
@@ -349,10 +344,7 @@ class TrustTest(PairTestCase):
         another process rotated it, a long IMAP session's DELETE record
         went to the rotated file, and with the next rotation nowhere; the
         peer's copy then came back."""
-        self.a.doveadm("mailbox", "create", "-u", "usera", "longdel")
-        wait_until("longdel on b", lambda: "longdel" in
-                   self.mailboxes(self.b, "usera"), timeout=30)
-        wait_equal(self.a, self.b, "usera")
+        self.replicated_folder("longdel")
         guid = self.a.doveadm("mailbox", "status", "-u", "usera", "guid",
                               "longdel").stdout.split("=")[1].strip()
         changelog = os.path.join(self.a.dir, "home", "usera", "mail",
@@ -389,10 +381,7 @@ class TrustTest(PairTestCase):
         through the rotated file and rotated another process's new log
         over it, losing both. strace holds the IMAP session's deletion
         while another process writes a record."""
-        self.a.doveadm("mailbox", "create", "-u", "usera", "rotdel")
-        wait_until("rotdel on b", lambda: "rotdel" in
-                   self.mailboxes(self.b, "usera"), timeout=30)
-        wait_equal(self.a, self.b, "usera")
+        self.replicated_folder("rotdel")
         guid = self.a.doveadm("mailbox", "status", "-u", "usera", "guid",
                               "rotdel").stdout.split("=")[1].strip()
         changelog = os.path.join(self.a.dir, "home", "usera", "mail",
