@@ -414,10 +414,12 @@ class ConcurrencyTest(ForwardedPairTestCase):
         try:
             wait_until("b's sync failed", lambda: "userc: Sync failed" in
                        self.b.log_text()[start:], timeout=30)
-            # the incremental sync goes through, the full one is cut
+            # the incremental sync goes through, the full one is cut (b's
+            # retry of the failed sync may come first and take the place
+            # of the incremental one: a's state is the same then)
+            start_a = len(self.a.log_text())
             self.fwd.dsyncs_left = 1
             start = len(self.b.log_text())
-            start_a = len(self.a.log_text())
             self.b.doveadm("replicator", "replicate", "-f", "userc")
             wait_until("the full dsync failed", lambda: re.search(
                 r"userc: Starting an incremental sync before the full one\n"
