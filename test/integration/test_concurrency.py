@@ -469,9 +469,11 @@ class HungSyncTest(ForwardedPairTestCase):
                        "dsync away" in self.log_since(self.b), timeout=30)
             self.assertNotIn("dsync timed out", self.log_since(self.b))
             self.assertNotIn("hung-a", subjects(self.b, "userb"))
-            # after b's sync timed out, a's retry gets in
+            # after b's sync timed out, a's retry gets in (b's sync may
+            # first wait up to 30 s for the hand-over of the one before,
+            # which the forwarder holds too)
             wait_until("b's sync timed out", lambda: "dsync timed out" in
-                       self.log_since(self.b), timeout=30)
+                       self.log_since(self.b), timeout=60)
             wait_until("hung-a on b", lambda: "hung-a" in
                        subjects(self.b, "userb"), timeout=60)
             # the delay grew: a few retries, not one every 3 s
