@@ -257,6 +257,30 @@ static void replication_mailbox_create(struct mailbox *box)
 	replication_mailbox_changed(box, "mailbox create");
 }
 
+/* Forget the open change log, so that the next record opens it again.
+   mailbox_log keeps its file open for up to a minute: once another
+   process has rotated it, this one's records go to the rotated file, and
+   after the next rotation nowhere (each rotation replaces the old
+   file). Long-lived IMAP sessions lost deletions that way. */
+static void replication_list_reopen_changelog(struct mailbox_list *list)
+{
+	if (list->changelog != NULL)
+		mailbox_log_free(&list->changelog);
+}
+
+/* Write a record that must not be lost: also reopen the log after it,
+   since it may have rotated the log, and Dovecot's own record of the same
+   change follows. */
+static void
+replication_list_add_change(struct mailbox_list *list,
+			    enum mailbox_log_record_type type,
+			    const guid_128_t guid)
+{
+	replication_list_reopen_changelog(list);
+	mailbox_list_add_change(list, type, guid);
+	replication_list_reopen_changelog(list);
+}
+
 /* Dovecot writes a mailbox's deletion and rename to the mailbox list's
    change log only after the mailbox is gone or renamed. A dsync listing
    the mailboxes in between finds neither the mailbox (or its new name)
@@ -269,17 +293,6 @@ static void replication_mailbox_create(struct mailbox *box)
    checked that the deletion may go on (the mailbox empty, if it had to
    be, and no new mail since its expunge), so a deletion that fails
    leaves no record behind. */
-/* Forget the open change log, so that the next record opens it again.
-   mailbox_log keeps its file open for up to a minute: once another
-   process has rotated it, this one's records go to the rotated file, and
-   after the next rotation nowhere (each rotation replaces the old
-   file). Long-lived IMAP sessions lost deletions that way. */
-static void replication_list_reopen_changelog(struct mailbox_list *list)
-{
-	if (list->changelog != NULL)
-		mailbox_log_free(&list->changelog);
-}
-
 static void *replication_mailbox_delete_begin(struct mailbox *box)
 {
 	struct replication_mailbox_list *rlist =
@@ -305,24 +318,18 @@ static void replication_mailbox_delete_end(void *txn)
 		rlist->deleting_box = NULL;
 }
 
-static void replication_mailbox_delete_rollback(void *txn)
-{
-	replication_mailbox_delete_end(txn);
-}
-
 static int
 replication_list_delete_mailbox(struct mailbox_list *list, const char *name)
 {
 	struct replication_mailbox_list *rlist =
 		REPLICATION_LIST_CONTEXT_REQUIRE(list);
 
-	replication_list_reopen_changelog(list);
 	if (rlist->deleting_box != NULL &&
 	    strcmp(rlist->deleting_box->name, name) == 0) {
-		mailbox_list_add_change(list, MAILBOX_LOG_RECORD_DELETE_MAILBOX,
-					rlist->deleting_guid);
-		/* Dovecot's record comes after the deletion: if ours rotated
-		   the log, the file kept open is the rotated one */
+		replication_list_add_change(list,
+					    MAILBOX_LOG_RECORD_DELETE_MAILBOX,
+					    rlist->deleting_guid);
+	} else {
 		replication_list_reopen_changelog(list);
 	}
 	return rlist->module_ctx.super.delete_mailbox(list, name);
@@ -355,12 +362,13 @@ replication_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 	    dest_existence == MAILBOX_EXISTENCE_NONE) {
 		/* as Dovecot records it: by the new name's hash */
 		mailbox_name_get_sha128(dest->vname, name_sha);
+		replication_list_add_change(src->list,
+					    MAILBOX_LOG_RECORD_RENAME,
+					    name_sha);
+	} else {
+		/* for Dovecot's record of the rename */
 		replication_list_reopen_changelog(src->list);
-		mailbox_list_add_change(src->list, MAILBOX_LOG_RECORD_RENAME,
-					name_sha);
 	}
-	/* Dovecot's record comes after the rename */
-	replication_list_reopen_changelog(src->list);
 	return rbox->super.rename_box(src, dest);
 }
 
@@ -454,7 +462,7 @@ static const struct notify_vfuncs replication_notify_vfuncs = {
 	.mailbox_create = replication_mailbox_create,
 	.mailbox_delete_begin = replication_mailbox_delete_begin,
 	.mailbox_delete_commit = replication_mailbox_delete_commit,
-	.mailbox_delete_rollback = replication_mailbox_delete_rollback,
+	.mailbox_delete_rollback = replication_mailbox_delete_end,
 	.mailbox_rename = replication_mailbox_rename,
 	.mailbox_set_subscribed = replication_mailbox_set_subscribed,
 };
